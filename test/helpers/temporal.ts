@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+
+export interface TemporalBinaries {
+  readonly cli: string;
+  readonly testServer: string;
+}
+
+let runtimeInstalled = false;
+
+/** Tests stay silent unless ROLLOUT_TEST_LOG_LEVEL asks for SDK logs. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = process.env['ROLLOUT_TEST_LOG_LEVEL'];
+  Runtime.install({ logger: new DefaultLogger(level === undefined ? 'ERROR' : (level as 'INFO')) });
+}
+
+/** Paths provisioned by scripts/temporal-servers: explicit env first, then the cache manifest it writes. */
+export function temporalBinaries(): TemporalBinaries {
+  const cacheDir =
+    process.env['ROLLOUT_CACHE_DIR'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'runner-rollout');
+  const manifest: Record<string, string> = {};
+  try {
+    for (const line of readFileSync(join(cacheDir, 'servers.env'), 'utf8').split('\n')) {
+      const eq = line.indexOf('=');
+      if (eq > 0) manifest[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+  } catch {
+    // No manifest: fall through to the explicit variables, and fail below naming them.
+  }
+  const cli = process.env['TEMPORAL_CLI_PATH'] ?? manifest['TEMPORAL_CLI_PATH'];
+  const testServer = process.env['TEMPORAL_TEST_SERVER_PATH'] ?? manifest['TEMPORAL_TEST_SERVER_PATH'];
+  if (cli === undefined || testServer === undefined) {
+    throw new Error('Temporal server binaries are not provisioned: run `bash scripts/temporal-servers` first');
+  }
+  return { cli, testServer };
+}
+
+/** A time-skipping test server for one test file. Always `await env.teardown()` in `after`. */
+export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalBinaries().testServer } },
+  });
+}
+
+/** A Temporal CLI dev server (in-memory unless dbFilename is given) for one test file. */
+export async function startDevServer(
+  options: { dbFilename?: string; ui?: boolean; searchAttributes?: boolean } = {},
+): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalBinaries().cli },
+      ...(options.dbFilename === undefined ? {} : { dbFilename: options.dbFilename }),
+      ...(options.ui === undefined ? {} : { ui: options.ui }),
+    },
+  });
+}
+
+/** A task queue and workflow-id prefix unique to one test, so tests can never see each other's work. */
+export function uniqueNames(title: string): { taskQueue: string; workflowId: (suffix?: string) => string } {
+  const slug = title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 40);
+  const nonce = randomUUID().slice(0, 8);
+  return {
+    taskQueue: `test-${slug}-${nonce}`,
+    workflowId: (suffix = 'wf') => `${slug}-${suffix}-${nonce}`,
+  };
+}
