@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+// Linted as if it were this existing workflow file, so the project's real eslint.config.js decides.
+const workflowFile = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+const activityFile = fileURLToPath(new URL('../../activities/types.ts', import.meta.url));
+
+async function restrictedImportMessages(code: string, filePath = workflowFile): Promise<string[]> {
+  const eslint = new ESLint({ cwd: repoRoot });
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? [])
+    .filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports')
+    .map((message) => message.message);
+}
+
+test('workflow files may not import Node built-ins', async () => {
+  for (const code of [
+    "import fs from 'node:fs';\nexport const size = fs.statSync('x').size;\n",
+    "import { readFileSync } from 'fs';\nexport const text = readFileSync('x', 'utf8');\n",
+  ]) {
+    const messages = await restrictedImportMessages(code);
+    assert.deepEqual(messages, ['Workflows must stay deterministic: no Node built-ins.'], code);
+  }
+});
+
+test('workflow files may import only types from activities, worker and cli', async () => {
+  const valueImport = await restrictedImportMessages(
+    "import { createActivities } from '../activities/index.js';\nexport const factory = createActivities;\n",
+  );
+  assert.equal(valueImport.length, 1);
+  assert.match(valueImport[0] ?? '', /only types from activities/);
+
+  const typeImport = await restrictedImportMessages(
+    "import type { RolloutActivities } from '../activities/types.js';\nexport type Proxy = RolloutActivities;\n",
+  );
+  assert.deepEqual(typeImport, []);
+});
+
+test('the restriction applies to workflows only', async () => {
+  const messages = await restrictedImportMessages(
+    "import fs from 'node:fs';\nexport const size = fs.statSync('x').size;\n",
+    activityFile,
+  );
+  assert.deepEqual(messages, []);
+});
