@@ -41,6 +41,8 @@ export interface RunnerType {
   /** For `direct` types: the region updated and verified before all others. */
   readonly firstRegion?: string;
   readonly distributionShape: 'EVEN' | 'BALANCED';
+  /** Normal autoscaling bounds of this type's MIGs where they differ from the environment's (GPU MIGs: min = max). */
+  readonly autoscaling?: Readonly<Partial<Record<Environment, AutoscalingBounds>>>;
 }
 
 export interface Region {

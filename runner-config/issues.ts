@@ -1,0 +1,38 @@
+import type { FleetDefinition } from './types.js';
+
+/** One problem found in a fleet file. */
+export interface FleetIssue {
+  /** Where in the file, e.g. `types[2].machineType`; empty for the file as a whole. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type FleetParseResult =
+  | { readonly ok: true; readonly fleet: FleetDefinition; readonly warnings: FleetIssue[] }
+  | { readonly ok: false; readonly errors: FleetIssue[]; readonly warnings: FleetIssue[] };
+
+/** A fleet file that cannot be used; `issues` lists every problem, and the message has one per line. */
+export class FleetConfigError extends Error {
+  override readonly name = 'FleetConfigError';
+  constructor(
+    readonly source: string,
+    readonly issues: readonly FleetIssue[],
+  ) {
+    const noun = issues.length === 1 ? 'problem' : 'problems';
+    super(`${source} has ${issues.length} ${noun}:\n${formatFleetIssues(issues)}`);
+  }
+}
+
+export function formatFleetIssues(issues: readonly FleetIssue[]): string {
+  return issues.map((issue) => `  ${issue.path === '' ? '(file)' : issue.path}: ${issue.message}`).join('\n');
+}
+
+/** `['types', 2, 'machineType']` → `types[2].machineType`. */
+export function formatPath(segments: readonly PropertyKey[]): string {
+  let path = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') path += `[${segment}]`;
+    else path += path === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return path;
+}
