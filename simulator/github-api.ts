@@ -1,0 +1,398 @@
+import { randomBytes } from 'node:crypto';
+
+import { GitHubApiError } from './errors.js';
+import type { FleetModel, SimJob, SimRunner } from './fleet-model.js';
+import { assetBytes, assetName, RUNNER_PLATFORMS, type RunnerReleaseRecord } from './releases.js';
+import type { ApiRequest, ApiResponse, Route } from './server.js';
+
+const TOKEN_LIFETIME_MS = 3600 * 1000;
+const READ_ONLY_LABELS = new Set(['self-hosted', 'Linux', 'X64', 'ARM64']);
+
+/** The GitHub REST subset for org self-hosted runners, app installation tokens and actions/runner releases. */
+export function githubRoutes(model: FleetModel): Route[] {
+  const org = model.fleet.github.org;
+  const labelIds = new Map<string, number>();
+  const labelId = (name: string): number => {
+    let id = labelIds.get(name);
+    if (id === undefined) {
+      id = labelIds.size + 1;
+      labelIds.set(name, id);
+    }
+    return id;
+  };
+  const groupIds = new Map(model.fleet.groups.map((group, index) => [group.name, index + 2]));
+
+  const runnerResource = (runner: SimRunner): Record<string, unknown> => ({
+    id: runner.id,
+    name: runner.name,
+    os: 'linux',
+    status: 'online',
+    busy: runner.busy,
+    ephemeral: true,
+    runner_group_id: groupIds.get(runner.instance.mig.ref.group) ?? 1,
+    version: runner.version,
+    labels: runner.labels.map((name) => ({
+      id: labelId(name),
+      name,
+      type: READ_ONLY_LABELS.has(name) ? 'read-only' : 'custom',
+    })),
+  });
+
+  const releaseResource = (release: RunnerReleaseRecord, origin: string): Record<string, unknown> => {
+    const tag = `v${release.version}`;
+    const published = new Date(release.publishedAt).toISOString();
+    return {
+      url: `${origin}/repos/actions/runner/releases/${release.id}`,
+      html_url: `https://github.com/actions/runner/releases/tag/${tag}`,
+      id: release.id,
+      tag_name: tag,
+      target_commitish: 'main',
+      name: tag,
+      body: model.releases.body(release),
+      draft: release.draft,
+      prerelease: release.prerelease,
+      created_at: published,
+      published_at: published,
+      assets: RUNNER_PLATFORMS.map((platform, index) => {
+        const name = assetName(release.version, platform);
+        return {
+          id: release.id * 10 + index,
+          name,
+          label: '',
+          state: 'uploaded',
+          content_type: name.endsWith('.zip') ? 'application/zip' : 'application/gzip',
+          size: assetBytes(release.version, platform).length,
+          digest: `sha256:${model.releases.digest(release.version, platform)}`,
+          created_at: published,
+          updated_at: published,
+          browser_download_url: `${origin}/actions/runner/releases/download/${tag}/${name}`,
+        };
+      }),
+    };
+  };
+
+  const [repoOwner, repoName] = model.fleet.github.configRepo.split('/');
+  const checkRepo = (request: ApiRequest): void => {
+    requireAuth(request);
+    if (request.params['owner'] !== repoOwner || request.params['repo'] !== repoName)
+      throw new GitHubApiError(404, 'Not Found');
+  };
+  const jobStatus = (job: SimJob): string =>
+    job.completedAt !== undefined ? 'completed' : job.startedAt !== undefined ? 'in_progress' : 'queued';
+  const runResource = (job: SimJob, origin: string): Record<string, unknown> => {
+    const pool = model.pools.get(job.pool);
+    const updated = job.completedAt ?? job.startedAt ?? job.queuedAt;
+    return {
+      id: job.id,
+      name: 'CI',
+      run_number: job.id,
+      run_attempt: 1,
+      event: pool?.group === 'presubmit' ? 'pull_request' : 'push',
+      head_branch: 'main',
+      status: jobStatus(job),
+      conclusion: job.conclusion ?? null,
+      workflow_id: 1,
+      created_at: new Date(job.queuedAt).toISOString(),
+      updated_at: new Date(updated).toISOString(),
+      run_started_at: new Date(job.startedAt ?? job.queuedAt).toISOString(),
+      url: `${origin}/repos/${model.fleet.github.configRepo}/actions/runs/${job.id}`,
+      jobs_url: `${origin}/repos/${model.fleet.github.configRepo}/actions/runs/${job.id}/jobs`,
+      repository: { full_name: model.fleet.github.configRepo },
+    };
+  };
+  const jobResource = (job: SimJob): Record<string, unknown> => {
+    const pool = model.pools.get(job.pool);
+    return {
+      id: job.id,
+      run_id: job.id,
+      run_attempt: 1,
+      name: pool === undefined ? job.pool : `${pool.group} ${pool.type}`,
+      workflow_name: 'CI',
+      head_branch: 'main',
+      status: jobStatus(job),
+      conclusion: job.conclusion ?? null,
+      created_at: new Date(job.queuedAt).toISOString(),
+      started_at: new Date(job.startedAt ?? job.queuedAt).toISOString(),
+      completed_at: job.completedAt === undefined ? null : new Date(job.completedAt).toISOString(),
+      labels:
+        pool === undefined
+          ? []
+          : [
+              'self-hosted',
+              'os-family=Linux',
+              `runner-group=${pool.group}`,
+              `environment=${pool.environment}`,
+              pool.type,
+            ],
+      runner_id: job.runnerId ?? null,
+      runner_name: job.runnerName ?? null,
+      runner_group_id: pool === undefined ? null : (groupIds.get(pool.group) ?? 1),
+      runner_group_name: pool?.group ?? null,
+      steps: [],
+    };
+  };
+
+  const checkOrg = (request: ApiRequest): void => {
+    requireAuth(request);
+    if (request.params['org'] !== org) throw new GitHubApiError(404, 'Not Found');
+  };
+  const findRunner = (request: ApiRequest): SimRunner => {
+    checkOrg(request);
+    const id = Number(request.params['runnerId']);
+    const runner = Number.isInteger(id) ? model.runners.get(id) : undefined;
+    if (runner === undefined) throw new GitHubApiError(404, 'Not Found');
+    return runner;
+  };
+  const token = (): ApiResponse => ({
+    status: 201,
+    body: {
+      token: randomBytes(20).toString('hex').toUpperCase().slice(0, 29),
+      expires_at: new Date(model.now() + TOKEN_LIFETIME_MS).toISOString(),
+    },
+  });
+
+  return [
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/repos/:owner/:repo/actions/runs',
+      endpoint: 'github.actions.listRuns',
+      handle: (request) => {
+        checkRepo(request);
+        const status = request.query.get('status');
+        const created = request.query.get('created');
+        const since = created === null ? undefined : parseCreatedFilter(created);
+        // Newest first, as GitHub lists workflow runs.
+        const runs = model
+          .knownJobs()
+          .filter((job) => status === null || jobStatus(job) === status || job.conclusion === status)
+          .filter((job) => since === undefined || job.queuedAt >= since)
+          .reverse();
+        const page = paginate(request, runs.length);
+        return {
+          status: 200,
+          headers: page.headers,
+          body: {
+            total_count: runs.length,
+            workflow_runs: runs.slice(page.start, page.end).map((job) => runResource(job, request.origin)),
+          },
+        };
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/repos/:owner/:repo/actions/runs/:runId/jobs',
+      endpoint: 'github.actions.listJobsForRun',
+      handle: (request) => {
+        checkRepo(request);
+        const job = model.knownJobs().find((candidate) => String(candidate.id) === request.params['runId']);
+        if (job === undefined) throw new GitHubApiError(404, 'Not Found');
+        return { status: 200, body: { total_count: 1, jobs: [jobResource(job)] } };
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/orgs/:org/actions/runners',
+      endpoint: 'github.runners.list',
+      handle: (request) => {
+        checkOrg(request);
+        const name = request.query.get('name');
+        const runners = [...model.runners.values()]
+          .filter((runner) => name === null || runner.name === name)
+          .sort((a, b) => a.id - b.id);
+        const page = paginate(request, runners.length);
+        return {
+          status: 200,
+          headers: page.headers,
+          body: { total_count: runners.length, runners: runners.slice(page.start, page.end).map(runnerResource) },
+        };
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/orgs/:org/actions/runners/:runnerId',
+      endpoint: 'github.runners.get',
+      handle: (request) => ({ status: 200, body: runnerResource(findRunner(request)) }),
+    },
+    {
+      api: 'github',
+      method: 'DELETE',
+      path: '/orgs/:org/actions/runners/:runnerId',
+      endpoint: 'github.runners.delete',
+      handle: (request) => {
+        const runner = findRunner(request);
+        const outcome = model.deleteRunner(runner.id);
+        if (outcome === 'busy') {
+          throw new GitHubApiError(422, `Bad request - Runner "${runner.name}" is still running a job"`);
+        }
+        return { status: 204, effective: outcome === 'deleted' };
+      },
+    },
+    {
+      api: 'github',
+      method: 'POST',
+      path: '/orgs/:org/actions/runners/registration-token',
+      endpoint: 'github.runners.registrationToken',
+      handle: (request) => {
+        checkOrg(request);
+        return token();
+      },
+    },
+    {
+      api: 'github',
+      method: 'POST',
+      path: '/orgs/:org/actions/runners/remove-token',
+      endpoint: 'github.runners.removeToken',
+      handle: (request) => {
+        checkOrg(request);
+        return token();
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/orgs/:org/actions/runners/downloads',
+      endpoint: 'github.runners.downloads',
+      handle: (request) => {
+        checkOrg(request);
+        const latest = model.releases.latest();
+        if (latest === undefined) return { status: 200, body: [] };
+        const release = releaseResource(latest, request.origin);
+        const assets = release['assets'] as Array<{ name: string; browser_download_url: string }>;
+        return {
+          status: 200,
+          body: RUNNER_PLATFORMS.map((platform, index) => {
+            const [os = '', architecture = ''] = platform.split('-');
+            return {
+              os,
+              architecture,
+              download_url: assets[index]?.browser_download_url,
+              filename: assets[index]?.name,
+              sha256_checksum: model.releases.digest(latest.version, platform),
+            };
+          }),
+        };
+      },
+    },
+    {
+      api: 'github',
+      method: 'POST',
+      path: '/app/installations/:installationId/access_tokens',
+      endpoint: 'github.app.installationToken',
+      handle: (request) => {
+        requireAuth(request);
+        return {
+          status: 201,
+          body: {
+            token: `ghs_${randomBytes(18).toString('hex')}`,
+            expires_at: new Date(model.now() + TOKEN_LIFETIME_MS).toISOString(),
+            permissions: { organization_self_hosted_runners: 'write', metadata: 'read' },
+            repository_selection: 'all',
+          },
+        };
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/repos/actions/runner/releases',
+      endpoint: 'github.releases.list',
+      handle: (request) => {
+        requireAuth(request);
+        const releases = model.releases.all();
+        const page = paginate(request, releases.length);
+        return {
+          status: 200,
+          headers: page.headers,
+          body: releases.slice(page.start, page.end).map((release) => releaseResource(release, request.origin)),
+        };
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/repos/actions/runner/releases/latest',
+      endpoint: 'github.releases.latest',
+      handle: (request) => {
+        requireAuth(request);
+        const latest = model.releases.latest();
+        if (latest === undefined) throw new GitHubApiError(404, 'Not Found');
+        return { status: 200, body: releaseResource(latest, request.origin) };
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/repos/actions/runner/releases/tags/:tag',
+      endpoint: 'github.releases.byTag',
+      handle: (request) => {
+        requireAuth(request);
+        const release = model.releases.find((request.params['tag'] ?? '').replace(/^v/, ''));
+        if (release === undefined) throw new GitHubApiError(404, 'Not Found');
+        return { status: 200, body: releaseResource(release, request.origin) };
+      },
+    },
+    {
+      api: 'github',
+      method: 'GET',
+      path: '/actions/runner/releases/download/:tag/:file',
+      endpoint: 'github.releases.download',
+      handle: (request) => {
+        const version = (request.params['tag'] ?? '').replace(/^v/, '');
+        const release = model.releases.find(version);
+        const platform = RUNNER_PLATFORMS.find((candidate) => assetName(version, candidate) === request.params['file']);
+        if (release === undefined || platform === undefined) throw new GitHubApiError(404, 'Not Found');
+        return { status: 200, bytes: assetBytes(version, platform) };
+      },
+    },
+  ];
+}
+
+/** The `created` search qualifier, as `>=ISO` (or `>ISO`); returns epoch ms. */
+function parseCreatedFilter(created: string): number {
+  const match = /^>=?(.+)$/.exec(created);
+  const at = match?.[1] === undefined ? Number.NaN : Date.parse(match[1]);
+  if (Number.isNaN(at)) {
+    throw new GitHubApiError(422, `Invalid created filter "${created}": use >=YYYY-MM-DDTHH:MM:SSZ`);
+  }
+  return at;
+}
+
+function requireAuth(request: ApiRequest): void {
+  const header = request.headers.authorization;
+  if (header === undefined || header.trim() === '') throw new GitHubApiError(401, 'Requires authentication');
+}
+
+/** `per_page` (default 30, at most 100) and `page`, with Link headers carrying absolute URLs back here. */
+function paginate(request: ApiRequest, total: number): { start: number; end: number; headers: Record<string, string> } {
+  const perPageRaw = request.query.get('per_page');
+  const pageRaw = request.query.get('page');
+  const perPage = perPageRaw === null ? 30 : Number(perPageRaw);
+  const page = pageRaw === null ? 1 : Number(pageRaw);
+  if (!Number.isInteger(perPage) || perPage < 1 || !Number.isInteger(page) || page < 1) {
+    throw new GitHubApiError(
+      422,
+      `Invalid pagination: per_page=${perPageRaw ?? ''} page=${pageRaw ?? ''} (positive integers expected)`,
+    );
+  }
+  const size = Math.min(perPage, 100);
+  const lastPage = Math.max(1, Math.ceil(total / size));
+  const link = (target: number, rel: string): string => {
+    const url = new URL(request.url.pathname + request.url.search, request.origin);
+    url.searchParams.set('per_page', String(size));
+    url.searchParams.set('page', String(target));
+    return `<${url.toString()}>; rel="${rel}"`;
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(link(page - 1, 'prev'));
+  if (page < lastPage) links.push(link(page + 1, 'next'), link(lastPage, 'last'));
+  if (page > 1) links.push(link(1, 'first'));
+  return {
+    start: (page - 1) * size,
+    end: page * size,
+    headers: links.length === 0 ? {} : { link: links.join(', ') },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The fleet simulator: one node:http server speaking the GCP Compute v1 subset (under `/compute/v1/`) and the
+ * GitHub REST subset (at the root) the engine uses, over an in-memory runner fleet driven by a controllable
+ * clock, with a control API under `/_sim/`. The real `@google-cloud/compute` and `@octokit/rest` clients
+ * talk to it with nothing changed but their base URL.
+ */
+import type { AddressInfo } from 'node:net';
+
+import { defaultFleet } from '../runner-config/default-fleet.js';
+import type { FleetDefinition } from '../runner-config/types.js';
+import { SimClock } from './clock.js';
+import { computeRoutes } from './compute-api.js';
+import { controlRoutes, SimulatorControl } from './control.js';
+import type { FaultConfigInput } from './faults.js';
+import { FleetModel } from './fleet-model.js';
+import { githubRoutes } from './github-api.js';
+import {
+  DEFAULT_INITIAL_VERSION,
+  DEFAULT_JOB_RATES,
+  DEFAULT_SEED,
+  DEFAULT_TIMINGS,
+  type InitialRelease,
+  type JobRateRule,
+  type SimulatorTimings,
+} from './options.js';
+import { RequestLog, SimulatorServer } from './server.js';
+
+export type {
+  AdvanceResult,
+  ClockView,
+  CreateTemplateInput,
+  InstanceView,
+  JobsView,
+  JobView,
+  MigView,
+  ReleaseView,
+  SimState,
+  SubmitJobsInput,
+  TemplateView,
+} from './control.js';
+export type { FaultConfig, FaultConfigInput, EndpointFault } from './faults.js';
+export type { JobRateRule, SimulatorTimings, InitialRelease } from './options.js';
+export type { PublishReleaseInput } from './releases.js';
+export type { EndpointCounter, MutationLogEntry } from './server.js';
+export { DEFAULT_INITIAL_VERSION, DEFAULT_JOB_RATES, DEFAULT_SEED, DEFAULT_TIMINGS } from './options.js';
+export { SimulatorControl } from './control.js';
+export { FleetModel } from './fleet-model.js';
+
+export interface SimulatorOptions {
+  /** Port to listen on; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default: the bundled IREE-shaped fleet (`defaultFleet()`). */
+  readonly fleet?: FleetDefinition;
+  /** Simulated seconds per real second; 0 freezes time except for explicit advances. Default 1. */
+  readonly speed?: number;
+  /** Seeds every random choice (job arrivals, durations, names, fault draws). Default 1. */
+  readonly seed?: number;
+  /** Simulated time at start (Date, ISO string or epoch ms). Default: the real current time. */
+  readonly startTime?: Date | string | number;
+  /** Version of the initial templates (`<prefix>-<group>-<type>-<initialVersion>`). Default `0000000000-aaa`. */
+  readonly initialVersion?: string;
+  /** Job arrival rules; default DEFAULT_JOB_RATES (prod busy, testing idle). */
+  readonly jobRates?: readonly JobRateRule[];
+  /** Lifecycle durations in simulated seconds; unspecified ones come from DEFAULT_TIMINGS. */
+  readonly timings?: Partial<SimulatorTimings>;
+  /** Faults active from the start. */
+  readonly faults?: FaultConfigInput;
+  /**
+   * The runner releases that exist at start, oldest first. Default: the fleet's runner version, published
+   * 20 days before the start.
+   */
+  readonly releases?: readonly InitialRelease[];
+  /** Real milliseconds between background catch-ups of the model while time runs (speed > 0). Default 200. */
+  readonly tickMs?: number;
+}
+
+export interface SimulatorHandle {
+  /** `http://host:port`: the Compute endpoint lives under `/compute/v1/`, GitHub at the root. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly fleet: FleetDefinition;
+  /** Typed equivalents of every `/_sim/` route. */
+  readonly control: SimulatorControl;
+  /** The live model, for assertions the control views do not cover. */
+  readonly model: FleetModel;
+  /** Stops listening, drops open connections and stops the clock. */
+  close(): Promise<void>;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const fleet = options.fleet ?? defaultFleet();
+  const speed = options.speed ?? 1;
+  if (!(speed >= 0)) throw new RangeError(`speed must be a number ≥ 0, got ${String(options.speed)}`);
+  const startMs = options.startTime === undefined ? Date.now() : new Date(options.startTime).getTime();
+  if (Number.isNaN(startMs)) throw new RangeError(`startTime "${String(options.startTime)}" is not a valid date`);
+  const clock = new SimClock(startMs, speed);
+  const model = new FleetModel(clock, {
+    fleet,
+    seed: options.seed ?? DEFAULT_SEED,
+    initialVersion: options.initialVersion ?? DEFAULT_INITIAL_VERSION,
+    jobRates: options.jobRates ?? DEFAULT_JOB_RATES,
+    timings: { ...DEFAULT_TIMINGS, ...options.timings },
+    releases: options.releases ?? [],
+  });
+  const log = new RequestLog();
+  const control = new SimulatorControl(model, log);
+  if (options.faults !== undefined) control.setFaults(options.faults);
+  const simulator = new SimulatorServer(model, log, [
+    ...controlRoutes(control),
+    ...computeRoutes(model),
+    ...githubRoutes(model),
+  ]);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    simulator.server.once('error', reject);
+    simulator.server.listen(options.port ?? 0, host, () => {
+      simulator.server.off('error', reject);
+      resolve();
+    });
+  });
+  const ticker = setInterval(() => model.catchUp(), options.tickMs ?? 200);
+  ticker.unref();
+  const port = (simulator.server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    host,
+    port,
+    fleet,
+    control,
+    model,
+    close: async () => {
+      clearInterval(ticker);
+      await new Promise<void>((resolve, reject) => {
+        simulator.server.close((error) => (error === undefined ? resolve() : reject(error)));
+        simulator.server.closeAllConnections();
+      });
+    },
+  };
+}

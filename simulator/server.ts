@@ -1,0 +1,358 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { ComputeApiError, ControlApiError, GitHubApiError } from './errors.js';
+import type { FleetModel } from './fleet-model.js';
+import { ModelError } from './fleet-model.js';
+
+export type ApiKind = 'compute' | 'github' | 'control';
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Parsed JSON body; undefined for an empty body or the `""` the compute client sends for body-less POSTs. */
+  readonly body: unknown;
+  readonly headers: IncomingMessage['headers'];
+  /** `http://host:port` as the client addressed the server, for absolute links back to it. */
+  readonly origin: string;
+  /** Set when a fault rule turns this compute mutation into a failed operation. */
+  readonly operationError?: { readonly code: string; readonly status: number };
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body?: unknown;
+  /** Sent as is instead of JSON. */
+  readonly bytes?: Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** For the mutation log: whether the request changed anything (false for a repeated requestId). */
+  readonly effective?: boolean;
+  readonly requestId?: string;
+}
+
+export interface Route {
+  readonly api: ApiKind;
+  readonly method: string;
+  /** Path template with `:name` segments. */
+  readonly path: string;
+  /** Stable id used by counters and fault rules, e.g. `compute.regionInstanceGroupManagers.patch`. */
+  readonly endpoint: string;
+  readonly handle: (request: ApiRequest) => ApiResponse;
+}
+
+export interface EndpointCounter {
+  requests: number;
+  injectedFaults: number;
+  statuses: Record<string, number>;
+}
+
+export interface MutationLogEntry {
+  readonly seq: number;
+  /** Simulated time (ISO). */
+  readonly at: string;
+  readonly method: string;
+  /** Path and query as sent. */
+  readonly path: string;
+  readonly endpoint: string;
+  readonly body: unknown;
+  readonly requestId?: string;
+  readonly effective: boolean;
+  readonly status: number;
+}
+
+/** Per-endpoint counters and the log of every mutating API request. */
+export class RequestLog {
+  counters = new Map<string, EndpointCounter>();
+  readonly mutations: MutationLogEntry[] = [];
+  private seq = 1;
+
+  count(endpoint: string, status: number, injected: boolean): void {
+    let counter = this.counters.get(endpoint);
+    if (counter === undefined) {
+      counter = { requests: 0, injectedFaults: 0, statuses: {} };
+      this.counters.set(endpoint, counter);
+    }
+    counter.requests++;
+    if (injected) counter.injectedFaults++;
+    counter.statuses[String(status)] = (counter.statuses[String(status)] ?? 0) + 1;
+  }
+
+  logMutation(entry: Omit<MutationLogEntry, 'seq'>): void {
+    this.mutations.push({ seq: this.seq++, ...entry });
+  }
+}
+
+interface CompiledRoute extends Route {
+  readonly segments: readonly string[];
+}
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** One node:http server for all three APIs, dispatching on method and path segments. */
+export class SimulatorServer {
+  readonly server: Server;
+  private readonly routes: CompiledRoute[];
+
+  constructor(
+    private readonly model: FleetModel,
+    readonly log: RequestLog,
+    routes: readonly Route[],
+  ) {
+    this.routes = routes.map((route) => ({ ...route, segments: route.path.split('/').filter((s) => s !== '') }));
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => {
+        // Last resort: the handler already answers every error it can classify.
+        if (!response.headersSent) send(response, 500, { error: String(error) }, {});
+      });
+    });
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  private match(
+    method: string,
+    pathname: string,
+  ): { route: CompiledRoute; params: Record<string, string> } | undefined {
+    const segments = pathname.split('/').filter((s) => s !== '');
+    for (const route of this.routes) {
+      if (route.method !== method || route.segments.length !== segments.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < segments.length && ok; i++) {
+        const expected = route.segments[i] ?? '';
+        const actual = segments[i] ?? '';
+        if (expected.startsWith(':')) params[expected.slice(1)] = safeDecode(actual);
+        else ok = expected === actual;
+      }
+      if (ok) return { route, params };
+    }
+    return undefined;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const origin = `http://${request.headers.host ?? '127.0.0.1'}`;
+    const url = new URL(request.url ?? '/', origin);
+    const method = request.method ?? 'GET';
+    const api = apiOf(url.pathname);
+    const matched = this.match(method, url.pathname);
+    const raw = await readBody(request).catch(() => undefined);
+    if (raw === undefined) {
+      respondError(response, api, new ControlApiError(413, `request body larger than ${MAX_BODY_BYTES} bytes`));
+      return;
+    }
+    if (matched === undefined) {
+      respondError(response, api, notFound(api, method, url.pathname));
+      return;
+    }
+    const { route, params } = matched;
+    let body: unknown;
+    try {
+      body = parseBody(raw);
+    } catch {
+      const error =
+        api === 'compute'
+          ? new ComputeApiError(400, 'parseError', 'Invalid JSON payload received.')
+          : api === 'github'
+            ? new GitHubApiError(400, 'Problems parsing JSON')
+            : new ControlApiError(400, 'request body is not valid JSON');
+      this.finish(response, route, url, method, body, error, false);
+      return;
+    }
+    this.model.catchUp();
+    const mutating = method !== 'GET';
+    let operationError: ApiRequest['operationError'];
+    if (api !== 'control') {
+      const fault = this.model.faults.decide(route.endpoint, mutating);
+      if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+      this.model.catchUp();
+      if (fault.fail) {
+        this.finish(response, route, url, method, body, injectedError(api, fault.status), true);
+        return;
+      }
+      if (fault.operationError !== undefined) operationError = { code: fault.operationError, status: fault.status };
+    }
+    let result: ApiResponse | Error;
+    try {
+      result = route.handle({
+        method,
+        url,
+        params,
+        query: url.searchParams,
+        body,
+        headers: request.headers,
+        origin,
+        ...(operationError === undefined ? {} : { operationError }),
+      });
+      this.model.catchUp();
+    } catch (error) {
+      result = error instanceof Error ? error : new Error(String(error));
+    }
+    this.finish(response, route, url, method, body, result, false);
+  }
+
+  private finish(
+    response: ServerResponse,
+    route: CompiledRoute,
+    url: URL,
+    method: string,
+    body: unknown,
+    result: ApiResponse | Error,
+    injected: boolean,
+  ): void {
+    let status: number;
+    if (result instanceof Error) status = respondError(response, route.api, result);
+    else {
+      status = result.status;
+      const headers = { ...(route.api === 'github' ? rateLimitHeaders(this.model.now()) : {}), ...result.headers };
+      if (result.bytes !== undefined) {
+        response.writeHead(status, { 'content-type': 'application/octet-stream', ...headers });
+        response.end(result.bytes);
+      } else send(response, status, result.body, headers);
+    }
+    if (route.api === 'control') return;
+    this.log.count(route.endpoint, status, injected);
+    if (method !== 'GET') {
+      const requestId = result instanceof Error ? (url.searchParams.get('requestId') ?? undefined) : result.requestId;
+      this.log.logMutation({
+        at: new Date(this.model.now()).toISOString(),
+        method,
+        path: url.pathname + url.search,
+        endpoint: route.endpoint,
+        body: body ?? null,
+        ...(requestId === undefined ? {} : { requestId }),
+        effective: !(result instanceof Error) && (result.effective ?? true),
+        status,
+      });
+    }
+  }
+}
+
+function apiOf(pathname: string): ApiKind {
+  if (pathname.startsWith('/compute/')) return 'compute';
+  if (pathname.startsWith('/_sim/')) return 'control';
+  return 'github';
+}
+
+function notFound(api: ApiKind, method: string, pathname: string): Error {
+  if (api === 'compute') {
+    return new ComputeApiError(
+      404,
+      'notFound',
+      `The requested URL ${method} ${pathname} was not found on this server.`,
+    );
+  }
+  if (api === 'github') return new GitHubApiError(404, 'Not Found');
+  return new ControlApiError(404, `no control route ${method} ${pathname}`);
+}
+
+function injectedError(api: ApiKind, status: number): Error {
+  if (api === 'compute') {
+    if (status === 403 || status === 429) {
+      return new ComputeApiError(status, 'rateLimitExceeded', 'Rate Limit Exceeded', 'usageLimits');
+    }
+    if (status >= 500) {
+      return new ComputeApiError(status, 'backendError', 'Internal error. Please try again or contact Google Support.');
+    }
+    return new ComputeApiError(status, 'invalid', `Injected error ${status}.`);
+  }
+  const retryAfter = { 'retry-after': '1' };
+  if (status === 429)
+    return new GitHubApiError(429, 'API rate limit exceeded for installation.', {
+      ...retryAfter,
+      'x-ratelimit-remaining': '0',
+    });
+  if (status === 403) {
+    return new GitHubApiError(
+      403,
+      'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      retryAfter,
+    );
+  }
+  return new GitHubApiError(status, status >= 500 ? 'Server Error' : `Injected error ${status}`);
+}
+
+/** Writes an error in the shape of the API it belongs to; returns the status sent. */
+function respondError(response: ServerResponse, api: ApiKind, error: Error): number {
+  const shaped = shapeError(api, error);
+  const headers = shaped instanceof GitHubApiError ? shaped.headers : {};
+  send(response, shaped.status, shaped.toJSON(), headers);
+  return shaped.status;
+}
+
+function shapeError(api: ApiKind, error: Error): ComputeApiError | GitHubApiError | ControlApiError {
+  if (error instanceof ComputeApiError || error instanceof GitHubApiError || error instanceof ControlApiError)
+    return error;
+  if (error instanceof ModelError) {
+    const status = { invalid: 400, notFound: 404, conflict: 409, conditionNotMet: 412 }[error.kind];
+    const reason = {
+      invalid: 'invalid',
+      notFound: 'notFound',
+      conflict: 'alreadyExists',
+      conditionNotMet: 'conditionNotMet',
+    }[error.kind];
+    if (api === 'compute') return new ComputeApiError(status, reason, error.message);
+    if (api === 'github') return new GitHubApiError(status === 400 ? 422 : status, error.message);
+    return new ControlApiError(status, error.message);
+  }
+  const message = `internal simulator error: ${error.message}`;
+  if (api === 'compute') return new ComputeApiError(500, 'backendError', message);
+  if (api === 'github') return new GitHubApiError(500, message);
+  return new ControlApiError(500, message);
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>>,
+): void {
+  if (status === 204 || body === undefined) {
+    response.writeHead(status, headers);
+    response.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  response.end(text);
+}
+
+function rateLimitHeaders(now: number): Record<string, string> {
+  return {
+    'x-ratelimit-limit': '5000',
+    'x-ratelimit-remaining': '4999',
+    'x-ratelimit-used': '1',
+    'x-ratelimit-resource': 'core',
+    'x-ratelimit-reset': String(Math.floor(now / 1000) + 3600),
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new RangeError('body too large');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(raw: string): unknown {
+  const text = raw.trim();
+  if (text === '' || text === '""') return undefined;
+  return JSON.parse(text) as unknown;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
