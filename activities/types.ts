@@ -58,7 +58,18 @@ export interface MigSelection {
   readonly regions: string;
   readonly groups: string;
   readonly types: string;
+  /**
+   * List each MIG's instances to fill `instancesByTemplate` (one extra call per MIG). Default true; a
+   * selection that only checks versions and stability passes false and gets an empty record.
+   */
+  readonly includeInstances?: boolean;
 }
+
+/**
+ * What a caller already knows about a MIG (e.g. the MigSnapshot from selectMigs). Passing it to a version
+ * change saves the activity its own read; a stale one costs one 412 and a fresh read, never a wrong patch.
+ */
+export type ObservedMig = Pick<MigSnapshot, 'versions' | 'fingerprint' | 'distributionShape'>;
 
 /** Result of a MIG mutation: `applied: false` means the MIG already was in the requested state. */
 export interface MigUpdateResult {
@@ -132,18 +143,33 @@ export interface RolloutActivities {
     archiveDigests?: Readonly<Record<string, string>>;
   }): Promise<{ created: string[]; existing: string[] }>;
 
-  canaryMig(input: { mig: MigLocator; template: string; canarySize: number }): Promise<MigUpdateResult>;
-  promoteCanary(input: { mig: MigLocator }): Promise<MigUpdateResult>;
-  rollbackCanary(input: { mig: MigLocator }): Promise<MigUpdateResult>;
-  directUpdate(input: { mig: MigLocator; template: string }): Promise<MigUpdateResult>;
+  canaryMig(input: {
+    mig: MigLocator;
+    template: string;
+    canarySize: number;
+    observed?: ObservedMig;
+  }): Promise<MigUpdateResult>;
+  /** `template` (the canary's) lets a retry recognise a promotion that already happened as applied. */
+  promoteCanary(input: { mig: MigLocator; template?: string; observed?: ObservedMig }): Promise<MigUpdateResult>;
+  /** `canaryTemplate` makes a rollback of an already promoted canary fail instead of reporting success. */
+  rollbackCanary(input: { mig: MigLocator; canaryTemplate?: string; observed?: ObservedMig }): Promise<MigUpdateResult>;
+  directUpdate(input: { mig: MigLocator; template: string; observed?: ObservedMig }): Promise<MigUpdateResult>;
 
   getAutoscaling(mig: MigLocator): Promise<AutoscalingBounds>;
   setAutoscaling(input: { mig: MigLocator; bounds: AutoscalingBounds }): Promise<AutoscalingBounds>;
 
   listRunners(input: { namePrefix: string }): Promise<RunnerInfo[]>;
   /** Heartbeats progress; resumes from heartbeat details after a retry. */
-  waitForRunners(input: { mig: MigLocator; template: string; runnerVersion?: string; count: number }): Promise<number>;
-  waitForMigStable(mig: MigLocator): Promise<MigSnapshot>;
+  waitForRunners(input: {
+    mig: MigLocator;
+    template: string;
+    runnerVersion?: string;
+    count: number;
+    /** Fails with WAIT_TIMED_OUT once this long has passed since the first attempt started. */
+    timeoutMinutes?: number;
+  }): Promise<number>;
+  /** Until `isStable` and `versionTargetReached`; heartbeats and resumes like waitForRunners. */
+  waitForMigStable(mig: MigLocator, options?: { timeoutMinutes?: number }): Promise<MigSnapshot>;
   /** Removes idle runners (GitHub first, then the VM through the MIG), optionally only those not on `keepTemplate`. */
   drainIdleRunners(input: {
     mig: MigLocator;

@@ -1,0 +1,240 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * Every failure type an activity raises. Workflows branch on `failure.cause.type` against these strings (never on
+ * `instanceof`, which does not survive the sandbox), and the non-retryable ones are listed in the activity options.
+ */
+export const FailureType = {
+  /** The MIG is not in the state the step requires (e.g. a canary on a MIG that already has two versions). */
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  TEMPLATE_NOT_FOUND: 'TEMPLATE_NOT_FOUND',
+  /** A template of that name exists but was built from a different fleet definition or version. */
+  TEMPLATE_MISMATCH: 'TEMPLATE_MISMATCH',
+  MIG_NOT_FOUND: 'MIG_NOT_FOUND',
+  /** GCP or GitHub rejected the request as malformed (HTTP 400/404/409 that re-reading cannot fix). */
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  /** The credentials lack a permission (HTTP 401, or 403 that is not a rate limit). */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  /** The MIG cannot hold the requested shape: a second version on a BALANCED/ANY distribution (a100 groups). */
+  UNSUPPORTED_SHAPE: 'UNSUPPORTED_SHAPE',
+  /** A runner archive's SHA-256 differs from the digest published in the release. */
+  DIGEST_MISMATCH: 'DIGEST_MISMATCH',
+  /** The latest runner release lacks a parseable version or per-platform digests. */
+  RELEASE_MALFORMED: 'RELEASE_MALFORMED',
+  /** A long-running GCP operation finished with `error` set. */
+  OPERATION_FAILED: 'OPERATION_FAILED',
+  /** Another writer changed the MIG between our read and our patch (HTTP 412); retried after a fresh read. */
+  STALE_FINGERPRINT: 'STALE_FINGERPRINT',
+  /** Quota or rate limit (GCP 403 rateLimitExceeded, HTTP 429, GitHub secondary limits); retried with backoff. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** Server-side or network trouble (5xx, resets, timeouts); retried. */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /** A wait's own deadline (counted from its first attempt) passed before its condition held. */
+  WAIT_TIMED_OUT: 'WAIT_TIMED_OUT',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** The failure types a retry cannot fix; workflows list them as `nonRetryableErrorTypes` too, as a second guard. */
+export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureType[] = [
+  FailureType.PRECONDITION_FAILED,
+  FailureType.TEMPLATE_NOT_FOUND,
+  FailureType.TEMPLATE_MISMATCH,
+  FailureType.MIG_NOT_FOUND,
+  FailureType.INVALID_REQUEST,
+  FailureType.PERMISSION_DENIED,
+  FailureType.UNSUPPORTED_SHAPE,
+  FailureType.DIGEST_MISMATCH,
+  FailureType.RELEASE_MALFORMED,
+  FailureType.OPERATION_FAILED,
+  FailureType.WAIT_TIMED_OUT,
+];
+
+/** Builds a permanent failure. `details` must be plain JSON: it is stored in workflow history for good. */
+export function permanentFailure(
+  type: FailureType,
+  message: string,
+  details?: Record<string, unknown>,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message: redact(message),
+    nonRetryable: true,
+    ...(details === undefined ? {} : { details: [redactValue(details)] }),
+  });
+}
+
+/** Builds a failure that Temporal retries according to the activity's retry policy. */
+export function transientFailure(
+  type: FailureType,
+  message: string,
+  details?: Record<string, unknown>,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message: redact(message),
+    nonRetryable: false,
+    ...(details === undefined ? {} : { details: [redactValue(details)] }),
+  });
+}
+
+/** What an HTTP error from either client says, reduced to the facts that decide retrying. */
+export interface HttpErrorFacts {
+  /** HTTP status, or 0 for network failures and timeouts. */
+  readonly status: number;
+  /** GCP `error.errors[0].reason` (e.g. `rateLimitExceeded`, `conditionNotMet`) when present. */
+  readonly reason?: string;
+  readonly message: string;
+  readonly retryAfterSeconds?: number;
+}
+
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Reads a GaxiosError (compute: `code` is the HTTP status, `message` the raw JSON body), an Octokit RequestError
+ * (`status`, `response.data`) or a Node network error. Returns undefined for anything else (a bug: let it surface).
+ */
+export function httpErrorFacts(error: unknown): HttpErrorFacts | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const fields = error as Error & {
+    code?: unknown;
+    status?: unknown;
+    response?: { status?: unknown; data?: unknown; headers?: Record<string, unknown> };
+    cause?: unknown;
+  };
+  const status =
+    typeof fields.status === 'number'
+      ? fields.status
+      : typeof fields.response?.status === 'number'
+        ? fields.response.status
+        : typeof fields.code === 'number'
+          ? fields.code
+          : undefined;
+  if (status !== undefined) {
+    const body = parseErrorBody(fields.response?.data ?? error.message);
+    const retryAfter = Number(fields.response?.headers?.['retry-after']);
+    return {
+      status,
+      ...(body.reason === undefined ? {} : { reason: body.reason }),
+      message: body.message ?? error.message,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+    };
+  }
+  const networkCode = typeof fields.code === 'string' ? fields.code : undefined;
+  if (
+    (networkCode !== undefined && NETWORK_ERROR_CODES.has(networkCode)) ||
+    error.name === 'AbortError' ||
+    error.name === 'TimeoutError' ||
+    /socket hang up|network|timed? ?out/i.test(error.message)
+  ) {
+    return { status: 0, message: error.message };
+  }
+  if (fields.cause !== undefined && fields.cause !== error) return httpErrorFacts(fields.cause);
+  return undefined;
+}
+
+function parseErrorBody(body: unknown): { reason?: string; message?: string } {
+  let data = body;
+  if (typeof body === 'string') {
+    try {
+      data = JSON.parse(body);
+    } catch {
+      return {};
+    }
+  }
+  if (typeof data !== 'object' || data === null) return {};
+  const gcp = (data as { error?: { message?: unknown; errors?: Array<{ reason?: unknown }> } }).error;
+  if (gcp !== undefined) {
+    const reason = gcp.errors?.[0]?.reason;
+    return {
+      ...(typeof reason === 'string' ? { reason } : {}),
+      ...(typeof gcp.message === 'string' ? { message: gcp.message } : {}),
+    };
+  }
+  const message = (data as { message?: unknown }).message;
+  return typeof message === 'string' ? { message } : {};
+}
+
+export function isRateLimit(facts: HttpErrorFacts): boolean {
+  if (facts.status === 429) return true;
+  return (
+    facts.status === 403 &&
+    (/rateLimitExceeded|userRateLimitExceeded|quotaExceeded/.test(facts.reason ?? '') ||
+      /rate limit/i.test(facts.message))
+  );
+}
+
+export function isTransient(facts: HttpErrorFacts): boolean {
+  return facts.status === 0 || facts.status >= 500 || facts.status === 408 || isRateLimit(facts);
+}
+
+/**
+ * Turns any error into the failure Temporal should see. ApplicationFailures pass through; HTTP errors become typed
+ * failures (transient ones retryable); `notFound` decides what a 404 means at the call site.
+ */
+export function toFailure(error: unknown, context: string, notFound?: FailureType): Error {
+  if (error instanceof ApplicationFailure) return error;
+  const facts = httpErrorFacts(error);
+  if (facts === undefined) {
+    // Unknown errors stay retryable: a programming error shows up in the workflow's pending activity, not silently.
+    const message = error instanceof Error ? error.message : String(error);
+    return transientFailure(FailureType.UNAVAILABLE, `${context}: ${message}`);
+  }
+  const detail = `${context}: HTTP ${facts.status}${facts.reason === undefined ? '' : ` ${facts.reason}`}: ${facts.message}`;
+  const details = { status: facts.status, ...(facts.reason === undefined ? {} : { reason: facts.reason }) };
+  if (isRateLimit(facts)) {
+    return ApplicationFailure.create({
+      type: FailureType.RATE_LIMITED,
+      message: redact(detail),
+      details: [details],
+      ...(facts.retryAfterSeconds === undefined ? {} : { nextRetryDelay: facts.retryAfterSeconds * 1000 }),
+    });
+  }
+  if (isTransient(facts)) return transientFailure(FailureType.UNAVAILABLE, detail, details);
+  if (facts.status === 412) return transientFailure(FailureType.STALE_FINGERPRINT, detail, details);
+  if (facts.status === 404 && notFound !== undefined) return permanentFailure(notFound, detail, details);
+  if (facts.status === 401 || facts.status === 403)
+    return permanentFailure(FailureType.PERMISSION_DENIED, detail, details);
+  return permanentFailure(FailureType.INVALID_REQUEST, detail, details);
+}
+
+const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '[REDACTED PRIVATE KEY]'],
+  [/\b(authorization|proxy-authorization)(["']?\s*[:=]\s*["']?)(bearer|token|basic)?\s*[^\s"',}]+/gi, '$1$2[REDACTED]'],
+  [/\b(bearer|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [REDACTED]'],
+  [/\b(gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})/g, '[REDACTED]'],
+  [/\bya29\.[A-Za-z0-9._-]+/g, '[REDACTED]'],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, '[REDACTED JWT]'],
+  [/([?&](?:access_token|token|key|client_secret|signature|sig|X-Goog-Signature)=)[^&\s"']+/gi, '$1[REDACTED]'],
+  [/("(?:private_?key|client_secret|token|access_token|password|secret)"\s*:\s*")[^"]*(")/gi, '$1[REDACTED]$2'],
+];
+
+/** Removes tokens, keys and Authorization values from text that may end up in workflow history or logs. */
+export function redact(text: string): string {
+  let result = text;
+  for (const [pattern, replacement] of SECRET_PATTERNS) result = result.replace(pattern, replacement);
+  return result;
+}
+
+const SECRET_KEY = /^(authorization|private_?key|privateKey|token|access_token|client_secret|password|secret)$/i;
+
+/** {@link redact} over a JSON-like value; keys that name secrets lose their values entirely. */
+export function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map(redactValue);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, SECRET_KEY.test(key) ? '[REDACTED]' : redactValue(inner)]),
+    );
+  }
+  return value;
+}

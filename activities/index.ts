@@ -1,0 +1,595 @@
+/**
+ * The activity factory: every GCP and GitHub effect of a rollout, over injected clients. Activities never read
+ * the environment or construct clients (worker/ does), so tests run them on the real clients against the
+ * simulator.
+ */
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
+import { migNameOf, selectMigRefs, zonesOf } from '../runner-config/matrix.js';
+import { CANARY_VERSION_NAME } from '../runner-config/naming.js';
+import { SelectorError } from '../runner-config/selectors.js';
+import type { AutoscalingBounds } from '../runner-config/types.js';
+import { FailureType, permanentFailure, toFailure } from './failures.js';
+import {
+  getMig,
+  instanceCreationTimes,
+  managedInstances,
+  migVersions,
+  operationOf,
+  resourceName,
+  templateUrl,
+  toInstanceInfo,
+  toSnapshot,
+  waitForOperation,
+} from './mig-state.js';
+import { planCanary, planDirect, planPromote, planRollback, type MigState, type UpdatePlan } from './mig-updates.js';
+import type { ActivityDeps } from './ports.js';
+import { archivePlatform, compareVersions, parseReleaseDigests, versionFromTag } from './release.js';
+import { listRunnersByPrefix, migRunnerPrefix, removeRunner } from './runners.js';
+import { ActivityRuntime } from './runtime.js';
+import { createVersionTemplates, listTemplates } from './templates.js';
+import type {
+  CanaryHealth,
+  ConvergenceProgress,
+  DrainResult,
+  MigLocator,
+  MigSnapshot,
+  MigUpdateResult,
+  MigVersion,
+  ObservedMig,
+  RolloutActivities,
+  RunnerInfo,
+} from './types.js';
+
+export { FailureType, NON_RETRYABLE_FAILURE_TYPES } from './failures.js';
+export { activityOptions } from './options.js';
+export type { ActivityDeps, ActivityLogger, ActivityTiming, ComputeClients, GitHubClient } from './ports.js';
+export type * from './types.js';
+
+/** Progress a wait heartbeats; a retried attempt continues from it (same deadline, same poll count). */
+export interface WaitProgress {
+  readonly startedAt: string;
+  readonly polls: number;
+  readonly observed: number;
+}
+
+export function createActivities(deps: ActivityDeps): RolloutActivities {
+  const runtime = new ActivityRuntime(deps);
+  const { compute, fleet } = deps;
+  const project = fleet.project;
+
+  async function describe(mig: MigLocator, withInstances = true): Promise<MigSnapshot> {
+    const [igm, instances] = await Promise.all([
+      getMig(runtime, mig),
+      withInstances ? managedInstances(runtime, mig) : Promise.resolve(undefined),
+    ]);
+    return toSnapshot(fleet.namePrefix, mig.region, igm, instances);
+  }
+
+  /**
+   * Plans the change against the MIG's current versions and patches only when the plan says so. The patch
+   * carries the fingerprint of the state it was planned on (a concurrent writer makes GCP answer 412) and a
+   * requestId tied to this activity and that fingerprint, so a re-sent patch is deduplicated by GCP.
+   * `observed` (a snapshot the workflow already holds, e.g. from selectMigs) saves the read; if it is stale the
+   * 412 sends us back to a fresh read within the same attempt.
+   */
+  async function updateVersions(
+    mig: MigLocator,
+    action: string,
+    plan: (state: MigState) => UpdatePlan,
+    observed?: ObservedMig,
+  ): Promise<MigUpdateResult> {
+    if (observed !== undefined) {
+      try {
+        return await patchVersions(mig, action, plan, { ...mig, ...observed });
+      } catch (error) {
+        if ((error as { type?: string }).type !== FailureType.STALE_FINGERPRINT) throw error;
+      }
+    }
+    return patchVersions(mig, action, plan, await describe(mig, false));
+  }
+
+  async function patchVersions(
+    mig: MigLocator,
+    action: string,
+    plan: (state: MigState) => UpdatePlan,
+    state: MigState & { fingerprint: string },
+  ): Promise<MigUpdateResult> {
+    const decided = plan(state);
+    if (decided.kind === 'already-applied') {
+      runtime.log.info(`${action}: MIG ${mig.name} already in the requested state`, { mig: mig.name });
+      return { mig, applied: false, versions: state.versions };
+    }
+    const what = `${action} MIG ${mig.name} in ${mig.region}`;
+    const result = await runtime
+      .call(
+        what,
+        () =>
+          compute.migs.patch({
+            project,
+            region: mig.region,
+            instanceGroupManager: mig.name,
+            requestId: runtime.requestId(action, mig.region, mig.name, state.fingerprint),
+            instanceGroupManagerResource: {
+              fingerprint: state.fingerprint,
+              versions: decided.versions.map((version) => ({
+                name: version.name,
+                instanceTemplate: templateUrl(project, version.instanceTemplate),
+                ...(version.targetSize === undefined ? {} : { targetSize: version.targetSize }),
+              })),
+            },
+          }),
+        FailureType.MIG_NOT_FOUND,
+      )
+      .catch((error: unknown) => {
+        throw missingTemplateFailure(error, decided.versions, mig) ?? error;
+      });
+    await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
+    runtime.log.info(`${action}: patched MIG ${mig.name}`, { mig: mig.name, versions: decided.versions });
+    return { mig, applied: true, versions: decided.versions };
+  }
+
+  /** GCP answers a patch naming a missing template with 400/404 that names it: make that a clear failure. */
+  function missingTemplateFailure(error: unknown, versions: readonly MigVersion[], mig: MigLocator): Error | undefined {
+    const failure = error as { type?: string; message?: string };
+    if (failure.type !== FailureType.INVALID_REQUEST && failure.type !== FailureType.MIG_NOT_FOUND) return undefined;
+    const missing = versions.find((version) => failure.message?.includes(version.instanceTemplate) === true);
+    if (missing === undefined) return undefined;
+    return permanentFailure(
+      FailureType.TEMPLATE_NOT_FOUND,
+      `instance template ${missing.instanceTemplate} does not exist; create the version's templates first (rollout templates create)`,
+      { template: missing.instanceTemplate, mig },
+    );
+  }
+
+  async function autoscalerName(mig: MigLocator): Promise<string> {
+    const igm = await getMig(runtime, mig);
+    // The MIG links its autoscaler; gcloud names it after the MIG, which is the fallback.
+    return resourceName(igm.status?.autoscaler) || mig.name;
+  }
+
+  async function readAutoscaling(mig: MigLocator, name: string): Promise<AutoscalingBounds> {
+    const [autoscaler] = await runtime.call(
+      `get autoscaler of ${mig.name} in ${mig.region}`,
+      () => compute.autoscalers.get({ project, region: mig.region, autoscaler: name }),
+      FailureType.MIG_NOT_FOUND,
+    );
+    return {
+      min: autoscaler.autoscalingPolicy?.minNumReplicas ?? 0,
+      max: autoscaler.autoscalingPolicy?.maxNumReplicas ?? 0,
+    };
+  }
+
+  /** Online runners of a MIG, each with the template of its VM (runners without a VM in the MIG are dropped). */
+  async function runnersWithTemplates(mig: MigLocator): Promise<{
+    instances: ReturnType<typeof toInstanceInfo>[];
+    runners: Array<RunnerInfo & { template: string }>;
+  }> {
+    const [instances, runners] = await Promise.all([
+      managedInstances(runtime, mig),
+      listRunnersByPrefix(runtime, migRunnerPrefix(mig.name)),
+    ]);
+    const infos = instances.map((instance) => toInstanceInfo(instance, undefined));
+    const templateOf = new Map(infos.map((info) => [info.name, info.instanceTemplate]));
+    return {
+      instances: infos,
+      runners: runners.flatMap((runner) => {
+        const template = templateOf.get(runner.name);
+        return template === undefined ? [] : [{ ...runner, template }];
+      }),
+    };
+  }
+
+  /**
+   * Polls `observe` until it reports done. Progress is heartbeated, and a retried attempt keeps the first
+   * attempt's start, so `timeoutMinutes` bounds the whole wait rather than each attempt.
+   */
+  async function pollUntil<T>(
+    what: string,
+    timeoutMinutes: number | undefined,
+    observe: () => Promise<{ done: boolean; observed: number; value: T; describe: string }>,
+  ): Promise<T> {
+    const previous = runtime.previousHeartbeat<WaitProgress>();
+    const startedAt = previous?.startedAt ?? runtime.now().toISOString();
+    let polls = previous?.polls ?? 0;
+    for (;;) {
+      const result = await observe();
+      polls++;
+      runtime.heartbeat({ startedAt, polls, observed: result.observed } satisfies WaitProgress);
+      if (result.done) return result.value;
+      const waitedMs = runtime.now().getTime() - Date.parse(startedAt);
+      if (timeoutMinutes !== undefined && waitedMs >= timeoutMinutes * 60_000) {
+        throw permanentFailure(
+          FailureType.WAIT_TIMED_OUT,
+          `${what}: gave up after ${Math.round(waitedMs / 60_000)} minutes (${polls} polls); last seen: ${result.describe}`,
+          { startedAt, polls, observed: result.observed },
+        );
+      }
+      await runtime.sleep(runtime.timing.pollIntervalMs);
+    }
+  }
+
+  return {
+    async loadFleet() {
+      return fleet;
+    },
+
+    async selectMigs(selection) {
+      let refs;
+      try {
+        refs = selectMigRefs(fleet, selection);
+      } catch (error) {
+        if (error instanceof SelectorError) throw permanentFailure(FailureType.INVALID_REQUEST, error.message);
+        throw error;
+      }
+      if (refs.length === 0) return [];
+      // Regions are resolved once; MIGs can only be listed per region, so one filtered list call per region
+      // names exactly the MIGs the selectors chose there.
+      const [regions] = await runtime.call('list regions', () =>
+        compute.regions.list({
+          project,
+          // Unquoted, as the original tool sent it: inside quotes a backslash escapes the next character, which
+          // would turn `us-\w+` into `us-w+`.
+          ...(selection.regions === 'all' ? {} : { filter: `name eq ${selection.regions}` }),
+        }),
+      );
+      const available = new Set(regions.map((region) => region.name ?? ''));
+      const namesByRegion = new Map<string, string[]>();
+      for (const ref of refs) {
+        if (!available.has(ref.region)) continue;
+        namesByRegion.set(ref.region, [...(namesByRegion.get(ref.region) ?? []), migNameOf(fleet, ref)]);
+      }
+      const limit = pLimit(runtime.timing.concurrency);
+      const perRegion = await Promise.all(
+        [...namesByRegion].map(([region, names]) =>
+          limit(async () => {
+            const [igms] = await runtime.call(`list MIGs in ${region}`, () =>
+              compute.migs.list({ project, region, filter: `name eq '(${names.join('|')})'` }),
+            );
+            return igms.map((igm) => ({ region, igm }));
+          }),
+        ),
+      );
+      const found = perRegion.flat().sort((a, b) => (a.igm.name ?? '').localeCompare(b.igm.name ?? ''));
+      const includeInstances = selection.includeInstances ?? true;
+      return Promise.all(
+        found.map(({ region, igm }) =>
+          limit(async () => {
+            const instances = includeInstances
+              ? await managedInstances(runtime, { region, name: igm.name ?? '' })
+              : undefined;
+            return toSnapshot(fleet.namePrefix, region, igm, instances);
+          }),
+        ),
+      );
+    },
+
+    async describeMig(mig) {
+      return describe(mig);
+    },
+
+    async listManagedInstances(mig) {
+      const [instances, createdAt] = await Promise.all([
+        managedInstances(runtime, mig),
+        instanceCreationTimes(runtime, mig, zonesOf(fleet, mig.region)),
+      ]);
+      return instances.map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')));
+    },
+
+    async missingTemplates(names) {
+      const found = await listTemplates(runtime, names);
+      return names.filter((name) => !found.has(name));
+    },
+
+    async createTemplates(input) {
+      return createVersionTemplates(runtime, input);
+    },
+
+    async canaryMig({ mig, template, canarySize, observed }) {
+      return updateVersions(mig, 'canary', (state) => planCanary(state, template, canarySize), observed);
+    },
+
+    async promoteCanary({ mig, template, observed }) {
+      return updateVersions(mig, 'promote canary', (state) => planPromote(state, template), observed);
+    },
+
+    async rollbackCanary({ mig, canaryTemplate, observed }) {
+      return updateVersions(mig, 'roll back canary', (state) => planRollback(state, canaryTemplate), observed);
+    },
+
+    async directUpdate({ mig, template, observed }) {
+      return updateVersions(mig, 'update', (state) => planDirect(state, template), observed);
+    },
+
+    async getAutoscaling(mig) {
+      return readAutoscaling(mig, await autoscalerName(mig));
+    },
+
+    async setAutoscaling({ mig, bounds }) {
+      if (!Number.isInteger(bounds.min) || !Number.isInteger(bounds.max) || bounds.min < 0 || bounds.max < bounds.min) {
+        throw permanentFailure(
+          FailureType.INVALID_REQUEST,
+          `autoscaling bounds must be integers with 0 <= min <= max, got min ${bounds.min}, max ${bounds.max}`,
+        );
+      }
+      const name = await autoscalerName(mig);
+      const current = await readAutoscaling(mig, name);
+      if (current.min === bounds.min && current.max === bounds.max) return current;
+      const what = `set autoscaling of ${mig.name} in ${mig.region} to ${bounds.min}..${bounds.max}`;
+      const result = await runtime.call(
+        what,
+        () =>
+          compute.autoscalers.patch({
+            project,
+            region: mig.region,
+            autoscaler: name,
+            requestId: runtime.requestId('autoscaling', mig.region, mig.name, `${bounds.min}..${bounds.max}`),
+            autoscalerResource: {
+              name,
+              autoscalingPolicy: { minNumReplicas: bounds.min, maxNumReplicas: bounds.max },
+            },
+          }),
+        FailureType.MIG_NOT_FOUND,
+      );
+      await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
+      return { min: bounds.min, max: bounds.max };
+    },
+
+    async listRunners({ namePrefix }) {
+      return listRunnersByPrefix(runtime, namePrefix);
+    },
+
+    async waitForRunners({ mig, template, runnerVersion, count, timeoutMinutes }) {
+      return pollUntil(`wait for ${count} runners of ${mig.name} on ${template}`, timeoutMinutes, async () => {
+        const { runners } = await runnersWithTemplates(mig);
+        const online = runners.filter(
+          (runner) =>
+            runner.online &&
+            runner.template === template &&
+            (runnerVersion === undefined || runner.runnerVersion === runnerVersion),
+        ).length;
+        return { done: online >= count, observed: online, value: online, describe: `${online} of ${count} online` };
+      });
+    },
+
+    async waitForMigStable(mig, options = {}) {
+      return pollUntil(`wait for MIG ${mig.name} to become stable`, options.timeoutMinutes, async () => {
+        const snapshot = await describe(mig);
+        const done = snapshot.isStable && snapshot.versionTargetReached;
+        const onTarget = Object.values(snapshot.instancesByTemplate).reduce((sum, n) => sum + n, 0);
+        return {
+          done,
+          observed: onTarget,
+          value: snapshot,
+          describe: `stable=${snapshot.isStable}, versionTargetReached=${snapshot.versionTargetReached}`,
+        };
+      });
+    },
+
+    async drainIdleRunners({ mig, keepTemplate, stuckAfterMinutes, dryRun = false }) {
+      // VMs whose runners an earlier attempt already removed from GitHub: they are idle for good, and without
+      // this memory a retry would no longer see them as runners and leave them running.
+      const resumed = runtime.previousHeartbeat<{ deregistered: string[] }>()?.deregistered ?? [];
+      const igmInstances = await managedInstances(runtime, mig);
+      const instanceUrl = new Map(igmInstances.map((instance) => [instance.name ?? '', instance.instance ?? '']));
+      const instances = igmInstances.map((instance) => toInstanceInfo(instance, undefined));
+      const templateOf = new Map(instances.map((info) => [info.name, info.instanceTemplate]));
+      const runners = await listRunnersByPrefix(runtime, migRunnerPrefix(mig.name));
+      const drainable = (runner: RunnerInfo): boolean => {
+        const template = templateOf.get(runner.name);
+        return runner.online && template !== undefined && (keepTemplate === undefined || template !== keepTemplate);
+      };
+
+      const drained: string[] = [];
+      const skippedBusy: string[] = [];
+      const deregistered = resumed.filter((name) => instanceUrl.has(name));
+      for (const runner of runners.filter(drainable)) {
+        if (runner.busy) {
+          skippedBusy.push(runner.name);
+          continue;
+        }
+        if (dryRun) {
+          drained.push(runner.name);
+          continue;
+        }
+        const outcome = await removeRunner(runtime, runner);
+        if (outcome === 'busy') {
+          skippedBusy.push(runner.name);
+          continue;
+        }
+        drained.push(runner.name);
+        deregistered.push(runner.name);
+        runtime.heartbeat({ deregistered });
+      }
+      drained.push(...resumed.filter((name) => instanceUrl.has(name) && !drained.includes(name)));
+
+      const removedStuck: string[] = [];
+      if (stuckAfterMinutes !== undefined) {
+        const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
+        const createdAt = await instanceCreationTimes(runtime, mig, zonesOf(fleet, mig.region));
+        const cutoff = runtime.now().getTime() - stuckAfterMinutes * 60_000;
+        for (const instance of instances) {
+          const created = Date.parse(createdAt.get(instance.name) ?? '');
+          const settled = instance.status === 'RUNNING' && instance.currentAction === 'NONE';
+          if (settled && !online.has(instance.name) && created <= cutoff && !deregistered.includes(instance.name)) {
+            removedStuck.push(instance.name);
+          }
+        }
+        if (removedStuck.length > 0 && !dryRun) {
+          // A stuck VM may register in the moments since we listed: look once more right before deleting.
+          const latest = await listRunnersByPrefix(runtime, migRunnerPrefix(mig.name));
+          const nowOnline = new Set(latest.filter((runner) => runner.online).map((runner) => runner.name));
+          removedStuck.splice(0, removedStuck.length, ...removedStuck.filter((name) => !nowOnline.has(name)));
+          for (const runner of latest.filter((candidate) => removedStuck.includes(candidate.name))) {
+            await removeRunner(runtime, runner);
+          }
+        }
+      }
+
+      const toDelete = [...new Set([...deregistered, ...removedStuck])];
+      if (!dryRun && toDelete.length > 0) {
+        const what = `delete ${toDelete.length} VMs of ${mig.name} in ${mig.region}`;
+        const result = await runtime.call(
+          what,
+          () =>
+            compute.migs.deleteInstances({
+              project,
+              region: mig.region,
+              instanceGroupManager: mig.name,
+              requestId: runtime.requestId('delete-instances', mig.region, mig.name, ...[...toDelete].sort()),
+              regionInstanceGroupManagersDeleteInstancesRequestResource: {
+                instances: toDelete.map((name) => instanceUrl.get(name) ?? name),
+                // A VM that deleted itself meanwhile must not fail the deletion of the others.
+                skipInstancesOnValidationError: true,
+              },
+            }),
+          FailureType.MIG_NOT_FOUND,
+        );
+        await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
+      }
+      const summary: DrainResult = { mig, drained, skippedBusy, removedStuck };
+      runtime.log.info(`drain ${mig.name}${dryRun ? ' (dry run)' : ''}`, { ...summary });
+      return summary;
+    },
+
+    async canaryHealth({ mig, canaryTemplate, since }) {
+      const started = Date.parse(since);
+      if (Number.isNaN(started)) {
+        throw permanentFailure(FailureType.INVALID_REQUEST, `canary start "${since}" is not an ISO timestamp`);
+      }
+      const [igm, { runners }, createdAt] = await Promise.all([
+        getMig(runtime, mig),
+        runnersWithTemplates(mig),
+        instanceCreationTimes(runtime, mig, zonesOf(fleet, mig.region)),
+      ]);
+      const instances = (await managedInstances(runtime, mig))
+        .map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')))
+        .filter((instance) => instance.instanceTemplate === canaryTemplate);
+      const now = runtime.now().getTime();
+      const grace = runtime.timing.registrationGraceMs;
+      const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
+      const problems: string[] = [];
+      const canaryVersion = migVersions(igm).find((version) => version.instanceTemplate === canaryTemplate);
+      if (canaryVersion === undefined) {
+        problems.push(
+          `MIG has no version on ${canaryTemplate} (versions: ${migVersions(igm)
+            .map((v) => v.name)
+            .join(', ')})`,
+        );
+      }
+      const recreating = instances.filter((instance) => instance.currentAction === 'RECREATING');
+      for (const instance of recreating)
+        problems.push(`canary VM ${instance.name} is being recreated (repair after a failure)`);
+      for (const instance of instances) {
+        const age = now - Date.parse(instance.createdAt);
+        if (!online.has(instance.name) && instance.currentAction !== 'RECREATING' && age > grace) {
+          problems.push(
+            `canary VM ${instance.name} has no online runner ${Math.round(age / 60_000)} minutes after it was created`,
+          );
+        }
+      }
+      const expected = canaryVersion?.name === CANARY_VERSION_NAME ? (canaryVersion.targetSize?.fixed ?? 0) : 0;
+      if (now - started > grace && expected > 0 && instances.length === 0) {
+        problems.push(
+          `no VM runs the canary template ${Math.round((now - started) / 60_000)} minutes after the canary started`,
+        );
+      }
+      const result: CanaryHealth = {
+        mig,
+        healthy: problems.length === 0,
+        problems,
+        canaryInstances: instances.length,
+        canaryRunnersOnline: instances.filter((instance) => online.has(instance.name)).length,
+        canaryRecreations: recreating.length,
+        // Job outcomes per runner are not available from the runner and MIG APIs this engine reads.
+        canaryJobs: { succeeded: 0, failed: 0 },
+        baseJobs: { succeeded: 0, failed: 0 },
+      };
+      return result;
+    },
+
+    async convergence({ mig, targetTemplate }) {
+      const [snapshot, { instances, runners }] = await Promise.all([describe(mig, false), runnersWithTemplates(mig)]);
+      const onlineRunners = runners.filter((runner) => runner.online);
+      const progress: ConvergenceProgress = {
+        mig,
+        targetTemplate,
+        instancesOnTarget: instances.filter((instance) => instance.instanceTemplate === targetTemplate).length,
+        instancesTotal: instances.length,
+        runnersOnTarget: onlineRunners.filter((runner) => runner.template === targetTemplate).length,
+        runnersOld: onlineRunners.filter((runner) => runner.template !== targetTemplate).length,
+        versionTargetReached: snapshot.versionTargetReached,
+        isStable: snapshot.isStable,
+      };
+      return progress;
+    },
+
+    async latestRunnerRelease({ newerThan }) {
+      const { github } = deps;
+      const { data: release } = await runtime.call('get the latest runner release', () =>
+        github.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner' }),
+      );
+      const version = versionFromTag(release.tag_name);
+      if (newerThan !== undefined && compareVersions(version, newerThan) <= 0) return null;
+      const digests = parseReleaseDigests(release.body ?? '');
+      if (Object.keys(digests).length === 0) {
+        throw permanentFailure(
+          FailureType.RELEASE_MALFORMED,
+          `release ${release.tag_name} lists no SHA-256 digests in its body`,
+          {
+            tag: release.tag_name,
+          },
+        );
+      }
+      const assets: Record<string, string> = {};
+      for (const asset of release.assets) {
+        const platform = archivePlatform(asset.name, version);
+        if (platform !== undefined) assets[platform] = asset.browser_download_url;
+      }
+      return {
+        version,
+        publishedAt: release.published_at ?? release.created_at,
+        securityRelease: /\bsecurity\b/i.test(`${release.name ?? ''}\n${release.body ?? ''}`),
+        digests,
+        assets,
+      };
+    },
+
+    async verifyRunnerArchive({ url, sha256 }) {
+      const download = deps.fetch ?? fetch;
+      const expected = sha256.toLowerCase().replace(/^sha256:/, '');
+      let response: Response;
+      try {
+        response = await download(url, { redirect: 'follow' });
+      } catch (error) {
+        throw toFailure(error, `download ${url}`);
+      }
+      if (!response.ok || response.body === null) {
+        const error = Object.assign(new Error(`HTTP ${response.status} ${response.statusText}`), {
+          status: response.status,
+        });
+        throw toFailure(error, `download ${url}`, FailureType.INVALID_REQUEST);
+      }
+      const hash = createHash('sha256');
+      let bytes = 0;
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          hash.update(chunk);
+          bytes += chunk.byteLength;
+          runtime.heartbeat({ bytes });
+        }
+      } catch (error) {
+        throw toFailure(error, `download ${url}`);
+      }
+      const actual = hash.digest('hex');
+      if (actual !== expected) {
+        throw permanentFailure(
+          FailureType.DIGEST_MISMATCH,
+          `runner archive ${url} has SHA-256 ${actual}, but the release publishes ${expected}`,
+          { url, expected, actual, bytes },
+        );
+      }
+      return { bytes };
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The ports activities run on: narrow views of the real @google-cloud/compute and @octokit/rest clients, so a
+ * test can inject the real clients pointed at the simulator, or anything with the same methods.
+ */
+import type {
+  GlobalOperationsClient,
+  InstanceTemplatesClient,
+  InstancesClient,
+  RegionAutoscalersClient,
+  RegionInstanceGroupManagersClient,
+  RegionOperationsClient,
+  RegionsClient,
+} from '@google-cloud/compute';
+import type { Octokit } from '@octokit/rest';
+import type { FleetDefinition } from '../runner-config/types.js';
+
+export interface ComputeClients {
+  readonly migs: Pick<
+    RegionInstanceGroupManagersClient,
+    'list' | 'get' | 'patch' | 'listManagedInstances' | 'deleteInstances'
+  >;
+  readonly regionOperations: Pick<RegionOperationsClient, 'wait'>;
+  readonly globalOperations: Pick<GlobalOperationsClient, 'wait'>;
+  readonly autoscalers: Pick<RegionAutoscalersClient, 'get' | 'patch'>;
+  readonly templates: Pick<InstanceTemplatesClient, 'get' | 'list' | 'insert'>;
+  readonly regions: Pick<RegionsClient, 'list'>;
+  readonly instances: Pick<InstancesClient, 'list'>;
+}
+
+export type GitHubClient = Pick<Octokit, 'paginate' | 'rest' | 'request'>;
+
+export interface ActivityLogger {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/** How long-running activities pace themselves. Production uses the defaults; tests shrink them. */
+export interface ActivityTiming {
+  /** Between polls of waitForRunners / waitForMigStable / operation waits that returned before DONE. */
+  readonly pollIntervalMs: number;
+  /** Concurrent API calls when an activity fans out over regions or MIGs. */
+  readonly concurrency: number;
+  /** A canary VM without an online runner after this long counts as a problem. */
+  readonly registrationGraceMs: number;
+}
+
+export const DEFAULT_TIMING: ActivityTiming = {
+  pollIntervalMs: 30_000,
+  concurrency: 8,
+  registrationGraceMs: 10 * 60_000,
+};
+
+export interface ActivityDeps {
+  readonly compute: ComputeClients;
+  readonly github: GitHubClient;
+  readonly fleet: FleetDefinition;
+  /** Wall clock for timestamps and ages (the simulator's clock in tests). */
+  readonly clock?: () => Date;
+  /** Defaults to the activity context's logger, which tags workflow and activity ids. */
+  readonly logger?: ActivityLogger;
+  readonly timing?: Partial<ActivityTiming>;
+  /** Downloads runner archives; global fetch by default. */
+  readonly fetch?: typeof fetch;
+}

@@ -1,0 +1,354 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { protos } from '@google-cloud/compute';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../activities/index.js';
+import type { MigLocator } from '../../activities/types.js';
+import { activityEnvironment, inActivity, startActivityFixture, type ActivityFixture } from './fixture.js';
+
+const OLD = '0000000000-aaa';
+const NEW = '1111111111-bbb';
+const cpuWest = { region: 'us-west1', name: 'gh-runner-presubmit-cpu-us-west1' } satisfies MigLocator;
+const template = (group: string, type: string, version: string): string => `gh-runner-${group}-${type}-${version}`;
+
+let fx: ActivityFixture;
+
+before(async () => {
+  fx = await startActivityFixture();
+  for (const group of ['presubmit', 'postsubmit']) {
+    for (const type of ['cpu', 'gpu', 'a100', 'arm64']) fx.sim.control.createTemplate({ group, type, version: NEW });
+  }
+});
+after(async () => {
+  await fx.close();
+});
+
+/** Runs `promise` and returns the ApplicationFailure it rejects with. */
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the activity to fail');
+}
+
+function effectivePatches(mig: string): number {
+  return fx.sim.control
+    .mutations({ endpoint: 'compute.regionInstanceGroupManagers.patch' })
+    .filter((entry) => entry.path.includes(`/instanceGroupManagers/${mig}?`) && entry.effective).length;
+}
+
+describe('MIG selection and observation', () => {
+  test('selectMigs lists each selected region once and returns only the selected MIGs', async () => {
+    fx.sim.control.resetCounters();
+    const migs = await fx.run('selectMigs', {
+      environment: 'prod',
+      regions: 'us-(west|east)1',
+      groups: 'all',
+      types: '[^a]\\w+',
+    });
+    assert.deepEqual(
+      migs.map((mig) => mig.name),
+      [
+        'gh-runner-postsubmit-cpu-us-east1',
+        'gh-runner-postsubmit-cpu-us-west1',
+        'gh-runner-postsubmit-gpu-us-east1',
+        'gh-runner-postsubmit-gpu-us-west1',
+        'gh-runner-presubmit-cpu-us-east1',
+        'gh-runner-presubmit-cpu-us-west1',
+        'gh-runner-presubmit-gpu-us-east1',
+        'gh-runner-presubmit-gpu-us-west1',
+      ],
+    );
+    const counters = fx.sim.control.counters();
+    assert.equal(counters['compute.regions.list']?.requests, 1);
+    assert.equal(counters['compute.regionInstanceGroupManagers.list']?.requests, 2);
+    const first = migs[0];
+    assert.ok(first !== undefined);
+    assert.deepEqual(first.ref, { environment: 'prod', group: 'postsubmit', type: 'cpu', region: 'us-east1' });
+    assert.deepEqual(first.versions, [{ name: 'base', instanceTemplate: template('postsubmit', 'cpu', OLD) }]);
+    assert.ok((first.instancesByTemplate[template('postsubmit', 'cpu', OLD)] ?? 0) > 0);
+  });
+
+  test('selectMigs without instances makes no per-MIG calls; testing MIGs are separate', async () => {
+    fx.sim.control.resetCounters();
+    const migs = await fx.run('selectMigs', {
+      environment: 'testing',
+      regions: 'all',
+      groups: 'presubmit',
+      types: 'cpu',
+      includeInstances: false,
+    });
+    assert.deepEqual(
+      migs.map((mig) => mig.name),
+      ['gh-runner-testing-presubmit-cpu-us-west1'],
+    );
+    assert.equal(fx.sim.control.counters()['compute.regionInstanceGroupManagers.listManagedInstances'], undefined);
+  });
+
+  test('a bad selector is a non-retryable INVALID_REQUEST', async () => {
+    const failure = await failureOf(
+      fx.run('selectMigs', { environment: 'prod', regions: '(?=us)', groups: 'all', types: 'all' }),
+    );
+    assert.equal(failure.type, FailureType.INVALID_REQUEST);
+    assert.equal(failure.nonRetryable, true);
+  });
+
+  test('describeMig and listManagedInstances report versions, stability and per-instance facts', async () => {
+    const snapshot = await fx.run('describeMig', cpuWest);
+    assert.equal(snapshot.isStable, true);
+    assert.equal(snapshot.versionTargetReached, true);
+    assert.equal(snapshot.distributionShape, 'EVEN');
+    assert.notEqual(snapshot.fingerprint, '');
+    const instances = await fx.run('listManagedInstances', cpuWest);
+    assert.equal(instances.length, snapshot.targetSize);
+    for (const instance of instances) {
+      assert.match(instance.name, /^gh-runner-presubmit-cpu-us-west1-[a-z0-9]+$/);
+      assert.match(instance.zone, /^us-west1-[abc]$/);
+      assert.equal(instance.instanceTemplate, template('presubmit', 'cpu', OLD));
+      assert.ok(!Number.isNaN(Date.parse(instance.createdAt)), `createdAt ${instance.createdAt}`);
+    }
+  });
+
+  test('a MIG that does not exist is MIG_NOT_FOUND, not retried', async () => {
+    const failure = await failureOf(
+      fx.run('describeMig', { region: 'us-west1', name: 'gh-runner-presubmit-nope-us-west1' }),
+    );
+    assert.equal(failure.type, FailureType.MIG_NOT_FOUND);
+    assert.equal(failure.nonRetryable, true);
+  });
+});
+
+describe('canary, promote, rollback, direct update', () => {
+  test('canary after a crash between patch and completion: the retry is a no-op', async () => {
+    const mig = { region: 'us-east1', name: 'gh-runner-presubmit-cpu-us-east1' };
+    const newTemplate = template('presubmit', 'cpu', NEW);
+    // The patch lands, then the connection drops before the answer arrives: the worker saw no result.
+    const migs = fx.compute.migs;
+    const crashing = fx.activitiesWith({
+      compute: {
+        ...fx.compute,
+        migs: {
+          get: migs.get.bind(migs),
+          list: migs.list.bind(migs),
+          listManagedInstances: migs.listManagedInstances.bind(migs),
+          deleteInstances: migs.deleteInstances.bind(migs),
+          patch: async (request: protos.google.cloud.compute.v1.IPatchRegionInstanceGroupManagerRequest) => {
+            await migs.patch(request);
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          },
+        },
+      },
+    });
+    const env = activityEnvironment({ activityId: 'canary-crash', attempt: 1 });
+    const crashed = await failureOf(
+      inActivity(env, () => crashing.canaryMig({ mig, template: newTemplate, canarySize: 1 })),
+    );
+    assert.equal(crashed.type, FailureType.UNAVAILABLE);
+    assert.equal(crashed.nonRetryable, false);
+
+    const retry = activityEnvironment({ activityId: 'canary-crash', attempt: 2 });
+    const result = await inActivity(retry, () =>
+      fx.activities.canaryMig({
+        mig,
+        template: newTemplate,
+        canarySize: 1,
+      }),
+    );
+    assert.equal(result.applied, false);
+    assert.deepEqual(result.versions, [
+      { name: 'base', instanceTemplate: template('presubmit', 'cpu', OLD) },
+      { name: 'canary', instanceTemplate: newTemplate, targetSize: { fixed: 1 } },
+    ]);
+    assert.equal(effectivePatches(mig.name), 1);
+    assert.equal(
+      fx.sim.control
+        .mutations({ endpoint: 'compute.regionInstanceGroupManagers.patch' })
+        .filter((e) => e.path.includes(mig.name)).length,
+      1,
+    );
+  });
+
+  test('patches carry the fingerprint read and a name-based UUID requestId', async () => {
+    const mig = { region: 'us-east4', name: 'gh-runner-presubmit-cpu-us-east4' };
+    const { fingerprint } = await fx.run('describeMig', mig);
+    await fx.run('canaryMig', { mig, template: template('presubmit', 'cpu', NEW), canarySize: 2 });
+    const [entry] = fx.sim.control
+      .mutations({ endpoint: 'compute.regionInstanceGroupManagers.patch' })
+      .filter((e) => e.path.includes(mig.name));
+    assert.match(entry?.requestId ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal((entry?.body as { fingerprint?: string }).fingerprint, fingerprint);
+    assert.equal(fx.sim.control.mig(mig.name).versions[1]?.targetSize?.fixed, 2);
+  });
+
+  test('canary on a MIG that already has a canary fails with its current versions', async () => {
+    const mig = { region: 'us-east1', name: 'gh-runner-presubmit-cpu-us-east1' };
+    const failure = await failureOf(
+      fx.run('canaryMig', { mig, template: template('presubmit', 'cpu', '2222222222-ccc'), canarySize: 1 }),
+    );
+    assert.equal(failure.type, FailureType.PRECONDITION_FAILED);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /more than one version/);
+    assert.match(failure.message, /canary=gh-runner-presubmit-cpu-1111111111-bbb \(size 1\)/);
+    const details = failure.details?.[0] as { versions: unknown[] };
+    assert.equal(details.versions.length, 2);
+  });
+
+  test('promote makes the canary the base; a retry knowing the template is a no-op', async () => {
+    const mig = { region: 'us-east1', name: 'gh-runner-presubmit-cpu-us-east1' };
+    const newTemplate = template('presubmit', 'cpu', NEW);
+    const promoted = await fx.run('promoteCanary', { mig, template: newTemplate });
+    assert.equal(promoted.applied, true);
+    assert.deepEqual(promoted.versions, [{ name: 'base', instanceTemplate: newTemplate }]);
+    const again = await fx.run('promoteCanary', { mig, template: newTemplate });
+    assert.equal(again.applied, false);
+    const withoutTemplate = await failureOf(fx.run('promoteCanary', { mig }));
+    assert.equal(withoutTemplate.type, FailureType.PRECONDITION_FAILED);
+    assert.match(withoutTemplate.message, /no version named "canary"/);
+    const rollbackAfterPromote = await failureOf(fx.run('rollbackCanary', { mig, canaryTemplate: newTemplate }));
+    assert.equal(rollbackAfterPromote.type, FailureType.PRECONDITION_FAILED);
+    assert.match(rollbackAfterPromote.message, /already promoted/);
+  });
+
+  test('rollback drops the canary and keeps base; repeating it is a no-op', async () => {
+    const mig = { region: 'us-central1', name: 'gh-runner-postsubmit-gpu-us-central1' };
+    await fx.run('canaryMig', { mig, template: template('postsubmit', 'gpu', NEW), canarySize: 1 });
+    const rolledBack = await fx.run('rollbackCanary', { mig, canaryTemplate: template('postsubmit', 'gpu', NEW) });
+    assert.equal(rolledBack.applied, true);
+    assert.deepEqual(rolledBack.versions, [{ name: 'base', instanceTemplate: template('postsubmit', 'gpu', OLD) }]);
+    const again = await fx.run('rollbackCanary', { mig });
+    assert.equal(again.applied, false);
+  });
+
+  test('a100 (BALANCED) refuses a canary as UNSUPPORTED_SHAPE and takes a direct update', async () => {
+    const mig = { region: 'us-central1', name: 'gh-runner-presubmit-a100-us-central1' };
+    const newTemplate = template('presubmit', 'a100', NEW);
+    const failure = await failureOf(fx.run('canaryMig', { mig, template: newTemplate, canarySize: 1 }));
+    assert.equal(failure.type, FailureType.UNSUPPORTED_SHAPE);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /BALANCED/);
+    const updated = await fx.run('directUpdate', { mig, template: newTemplate });
+    assert.equal(updated.applied, true);
+    assert.deepEqual(updated.versions, [{ name: 'base', instanceTemplate: newTemplate }]);
+    assert.equal((await fx.run('directUpdate', { mig, template: newTemplate })).applied, false);
+    assert.equal(effectivePatches(mig.name), 1);
+  });
+
+  test('a missing template fails once, non-retryably, naming the template', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-arm64-us-west1' };
+    const missing = template('postsubmit', 'arm64', '9999999999-zzz');
+    const before = fx.sim.control.counters()['compute.regionInstanceGroupManagers.patch']?.requests ?? 0;
+    const failure = await failureOf(fx.run('canaryMig', { mig, template: missing, canarySize: 1 }));
+    assert.equal(failure.type, FailureType.TEMPLATE_NOT_FOUND);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, new RegExp(`instance template ${missing} does not exist`));
+    assert.equal((fx.sim.control.counters()['compute.regionInstanceGroupManagers.patch']?.requests ?? 0) - before, 1);
+  });
+
+  test('a concurrent change (412 stale fingerprint) is retryable, and the retry succeeds on a fresh read', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-cpu-us-west1' };
+    fx.sim.control.setFaults({
+      endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.patch', status: 412, count: 1 }],
+    });
+    const failure = await failureOf(fx.run('directUpdate', { mig, template: template('postsubmit', 'cpu', NEW) }));
+    assert.equal(failure.type, FailureType.STALE_FINGERPRINT);
+    assert.equal(failure.nonRetryable, false);
+    fx.sim.control.clearFaults();
+    assert.equal((await fx.run('directUpdate', { mig, template: template('postsubmit', 'cpu', NEW) })).applied, true);
+  });
+
+  test('a stale observed snapshot costs one 412 and a fresh read, never a wrong patch', async () => {
+    const mig = { region: 'us-central1', name: 'gh-runner-presubmit-gpu-us-central1' };
+    const stale = await fx.run('describeMig', mig);
+    // Another writer changes the MIG after our read.
+    await fx.compute.migs.patch({
+      project: fx.sim.fleet.project,
+      region: mig.region,
+      instanceGroupManager: mig.name,
+      instanceGroupManagerResource: { updatePolicy: { minimalAction: 'REPLACE', type: 'PROACTIVE' } },
+    });
+    assert.notEqual(fx.sim.control.mig(mig.name).fingerprint, stale.fingerprint);
+    const newTemplate = template('presubmit', 'gpu', NEW);
+    const result = await fx.run('canaryMig', { mig, template: newTemplate, canarySize: 1, observed: stale });
+    assert.equal(result.applied, true);
+    const patches = fx.sim.control
+      .mutations({ endpoint: 'compute.regionInstanceGroupManagers.patch' })
+      .filter((entry) => entry.path.includes(`/${mig.name}?`));
+    assert.deepEqual(
+      patches.map((entry) => [entry.status, entry.effective]),
+      stale.fingerprint === fx.sim.control.mig(mig.name).fingerprint
+        ? [[200, true]]
+        : [
+            [412, false],
+            [200, true],
+          ],
+    );
+    assert.equal(fx.sim.control.mig(mig.name).versions[1]?.template, newTemplate);
+  });
+
+  test('5xx and 403 rateLimitExceeded are retryable failures; 400 is not', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-gpu-us-west1' };
+    fx.sim.control.setFaults({
+      endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 503, count: 1 }],
+    });
+    const unavailable = await failureOf(fx.run('describeMig', mig));
+    assert.equal(unavailable.type, FailureType.UNAVAILABLE);
+    assert.equal(unavailable.nonRetryable, false);
+    fx.sim.control.setFaults({
+      endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 403, count: 1 }],
+    });
+    const limited = await failureOf(fx.run('describeMig', mig));
+    assert.equal(limited.type, FailureType.RATE_LIMITED);
+    assert.equal(limited.nonRetryable, false);
+    fx.sim.control.setFaults({
+      endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 429, count: 1 }],
+    });
+    assert.equal((await failureOf(fx.run('describeMig', mig))).type, FailureType.RATE_LIMITED);
+    fx.sim.control.setFaults({
+      endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 400, count: 1 }],
+    });
+    const invalid = await failureOf(fx.run('describeMig', mig));
+    assert.equal(invalid.type, FailureType.INVALID_REQUEST);
+    assert.equal(invalid.nonRetryable, true);
+    fx.sim.control.clearFaults();
+  });
+
+  test('an operation that finishes with an error fails with its code', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-gpu-us-west1' };
+    fx.sim.control.setFaults({
+      endpoints: [
+        {
+          endpoint: 'compute.regionInstanceGroupManagers.patch',
+          status: 400,
+          operationError: 'RESOURCE_NOT_READY',
+          count: 1,
+        },
+      ],
+    });
+    const failure = await failureOf(fx.run('directUpdate', { mig, template: template('postsubmit', 'gpu', NEW) }));
+    fx.sim.control.clearFaults();
+    assert.equal(failure.type, FailureType.OPERATION_FAILED);
+    assert.match(failure.message, /RESOURCE_NOT_READY/);
+  });
+});
+
+describe('autoscaling', () => {
+  test('set then read bounds; setting the same bounds again changes nothing', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-cpu-us-west1' };
+    assert.deepEqual(await fx.run('setAutoscaling', { mig, bounds: { min: 1, max: 10 } }), { min: 1, max: 10 });
+    assert.deepEqual(await fx.run('getAutoscaling', mig), { min: 1, max: 10 });
+    const patchesBefore = fx.sim.control.mutations({ endpoint: 'compute.regionAutoscalers.patch' }).length;
+    await fx.run('setAutoscaling', { mig, bounds: { min: 1, max: 10 } });
+    assert.equal(fx.sim.control.mutations({ endpoint: 'compute.regionAutoscalers.patch' }).length, patchesBefore);
+    assert.equal(fx.sim.control.mig(mig.name).autoscaler.max, 10);
+  });
+
+  test('invalid bounds are refused before any call', async () => {
+    const failure = await failureOf(
+      fx.run('setAutoscaling', { mig: { region: 'us-west1', name: 'x' }, bounds: { min: 3, max: 1 } }),
+    );
+    assert.equal(failure.type, FailureType.INVALID_REQUEST);
+  });
+});

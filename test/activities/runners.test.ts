@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { FailureType, type WaitProgress } from '../../activities/index.js';
+import type { CanaryHealth, MigLocator } from '../../activities/types.js';
+import { activityEnvironment, inActivity, startActivityFixture, type ActivityFixture } from './fixture.js';
+
+const OLD = '0000000000-aaa';
+const NEW = '1111111111-bbb';
+const template = (type: string, version: string): string => `gh-runner-presubmit-${type}-${version}`;
+
+let fx: ActivityFixture;
+
+before(async () => {
+  // No background job arrivals: every busy runner in these tests is one we made busy.
+  fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
+  for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version: NEW });
+});
+after(async () => {
+  await fx.close();
+});
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the activity to fail');
+}
+
+/** Raises a MIG to `size` VMs and lets simulated time pass until their runners registered. */
+async function grow(mig: MigLocator, size: number): Promise<void> {
+  await fx.run('setAutoscaling', { mig, bounds: { min: size, max: size } });
+  fx.sim.control.advance(600);
+}
+
+function onlineRunners(mig: string): string[] {
+  return fx.sim.control
+    .mig(mig)
+    .instances.filter((instance) => instance.runner !== null)
+    .map((instance) => instance.name);
+}
+
+describe('runners', () => {
+  const mig = { region: 'us-west1', name: 'gh-runner-presubmit-cpu-us-west1' };
+
+  test('listRunners finds a MIG runners by name prefix with their labels', async () => {
+    await grow(mig, 3);
+    const runners = await fx.run('listRunners', { namePrefix: `${mig.name}-` });
+    assert.equal(runners.length, 3);
+    for (const runner of runners) {
+      assert.ok(runner.name.startsWith(`${mig.name}-`));
+      assert.equal(runner.online, true);
+      assert.equal(runner.runnerVersion, fx.sim.fleet.runner.version);
+      assert.equal(runner.configRef, '0000000000');
+      assert.ok(runner.labels.includes('self-hosted'));
+    }
+  });
+
+  test('drain removes idle runners and their VMs, never a busy one', async () => {
+    // A testing pool has a single MIG, so the job surely lands on one of its runners.
+    const drainMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-cpu-us-west1' };
+    await grow(drainMig, 3);
+    fx.sim.control.submitJobs({
+      environment: 'testing',
+      group: 'postsubmit',
+      type: 'cpu',
+      count: 1,
+      durationMinutes: 60,
+    });
+    const busy = fx.sim.control.mig(drainMig.name).instances.find((instance) => instance.runner?.busy === true);
+    assert.ok(busy !== undefined, 'one runner of the MIG took the job');
+    const since = fx.sim.control.mutations().length;
+
+    const result = await fx.run('drainIdleRunners', { mig: drainMig });
+    assert.deepEqual(result.skippedBusy, [busy.name]);
+    assert.equal(result.drained.length, 2);
+    assert.ok(!result.drained.includes(busy.name));
+    const deletes = fx.sim.control.mutations({
+      endpoint: 'compute.regionInstanceGroupManagers.deleteInstances',
+      since,
+    });
+    assert.equal(deletes.length, 1);
+    const deleted = (deletes[0]?.body as { instances: string[] }).instances.map((url) =>
+      url.slice(url.lastIndexOf('/') + 1),
+    );
+    assert.deepEqual(deleted.sort(), [...result.drained].sort());
+    const remaining = await fx.run('listRunners', { namePrefix: `${drainMig.name}-` });
+    assert.deepEqual(
+      remaining.map((runner) => runner.name),
+      [busy.name],
+    );
+  });
+
+  test('a runner that took a job after the list (GitHub 422) is skipped and its VM kept', async () => {
+    const raceMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-gpu-us-west1' };
+    await grow(raceMig, 2);
+    fx.sim.control.submitJobs({
+      environment: 'testing',
+      group: 'postsubmit',
+      type: 'gpu',
+      count: 1,
+      durationMinutes: 60,
+    });
+    const busy = fx.sim.control.mig(raceMig.name).instances.find((instance) => instance.runner?.busy === true);
+    assert.ok(busy !== undefined);
+    // GitHub's list can report a running runner as idle (actions/runner#4422): only the delete's 422 tells.
+    const github = fx.github;
+    const staleList = fx.activitiesWith({
+      github: {
+        ...github,
+        rest: github.rest,
+        request: github.request,
+        paginate: (async (...args: Parameters<typeof github.paginate>) => {
+          const runners = (await github.paginate(...args)) as Array<{ busy: boolean }>;
+          return runners.map((runner) => ({ ...runner, busy: false }));
+        }) as typeof github.paginate,
+      },
+    });
+    const since = fx.sim.control.mutations().length;
+    const result = await inActivity(activityEnvironment(), () => staleList.drainIdleRunners({ mig: raceMig }));
+    assert.deepEqual(result.skippedBusy, [busy.name]);
+    const deletes = fx.sim.control.mutations({
+      endpoint: 'compute.regionInstanceGroupManagers.deleteInstances',
+      since,
+    });
+    const deleted = deletes.flatMap((entry) => (entry.body as { instances: string[] }).instances);
+    assert.ok(!deleted.some((url) => url.endsWith(`/${busy.name}`)), 'the busy VM was not deleted');
+    assert.ok(onlineRunners(raceMig.name).includes(busy.name));
+  });
+
+  test('dry run reports what it would drain and changes nothing', async () => {
+    const dryMig = { region: 'us-central1', name: 'gh-runner-presubmit-cpu-us-central1' };
+    await grow(dryMig, 2);
+    const since = fx.sim.control.mutations().length;
+    const result = await fx.run('drainIdleRunners', { mig: dryMig, dryRun: true });
+    assert.equal(result.drained.length, 2);
+    // listManagedInstances is a POST, so it is logged; nothing else may be.
+    const effects = fx.sim.control
+      .mutations({ since })
+      .filter((entry) => entry.endpoint !== 'compute.regionInstanceGroupManagers.listManagedInstances');
+    assert.deepEqual(effects, []);
+  });
+
+  test('keepTemplate leaves runners on the new template alone', async () => {
+    const keepMig = { region: 'us-central1', name: 'gh-runner-presubmit-cpu-us-central1' };
+    const oldRunners = onlineRunners(keepMig.name);
+    const result = await fx.run('drainIdleRunners', { mig: keepMig, keepTemplate: template('cpu', OLD), dryRun: true });
+    assert.deepEqual(result.drained, []);
+    assert.equal(oldRunners.length, 2);
+  });
+
+  test('a retried drain deletes the VMs whose runners the failed attempt already removed', async () => {
+    const resumeMig = { region: 'us-east4', name: 'gh-runner-presubmit-cpu-us-east4' };
+    await grow(resumeMig, 2);
+    const [first] = await fx.run('listRunners', { namePrefix: `${resumeMig.name}-` });
+    assert.ok(first !== undefined);
+    // The earlier attempt deregistered this runner and heartbeated it, then died before deleting the VM.
+    await fx.github.rest.actions.deleteSelfHostedRunnerFromOrg({ org: fx.sim.fleet.github.org, runner_id: first.id });
+    const since = fx.sim.control.mutations().length;
+    const env = activityEnvironment({ attempt: 2, heartbeatDetails: { deregistered: [first.name] } });
+    const result = await inActivity(env, () => fx.activities.drainIdleRunners({ mig: resumeMig }));
+    assert.ok(result.drained.includes(first.name));
+    const deleted = fx.sim.control
+      .mutations({ endpoint: 'compute.regionInstanceGroupManagers.deleteInstances', since })
+      .flatMap((entry) => (entry.body as { instances: string[] }).instances);
+    assert.ok(deleted.some((url) => url.endsWith(`/${first.name}`)));
+  });
+
+  test('VMs that never registered are removed after the grace period', async () => {
+    const stuckMig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-arm64-us-west1' };
+    fx.sim.control.setFaults({ neverRegisterTemplates: [template('arm64', OLD)] });
+    await grow(stuckMig, 1);
+    fx.sim.control.clearFaults();
+    const [stuck] = fx.sim.control.mig(stuckMig.name).instances;
+    assert.ok(stuck !== undefined && stuck.runner === null);
+    const early = await fx.run('drainIdleRunners', { mig: stuckMig, stuckAfterMinutes: 60 });
+    assert.deepEqual(early.removedStuck, []);
+    const result = await fx.run('drainIdleRunners', { mig: stuckMig, stuckAfterMinutes: 5 });
+    assert.deepEqual(result.removedStuck, [stuck.name]);
+    assert.equal(
+      fx.sim.control.mig(stuckMig.name).instances.find((i) => i.name === stuck.name)?.currentAction ?? 'DELETING',
+      'DELETING',
+    );
+  });
+});
+
+describe('waits', () => {
+  const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-cpu-us-west1' };
+
+  test('waitForRunners polls until enough runners are online, heartbeating its progress', async () => {
+    await fx.run('setAutoscaling', { mig, bounds: { min: 2, max: 2 } });
+    const env = activityEnvironment({ activityId: 'wait-1' });
+    const beats: WaitProgress[] = [];
+    env.on('heartbeat', (details: WaitProgress) => beats.push(details));
+    const waiting = inActivity(env, () =>
+      fx.activities.waitForRunners({ mig, template: template('cpu', OLD), count: 2 }),
+    );
+    while (beats.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(beats.at(-1)?.observed, 0);
+    fx.sim.control.advance(600);
+    assert.equal(await waiting, 2);
+    const last = beats.at(-1);
+    assert.equal(last?.observed, 2);
+    assert.equal(last?.startedAt, beats[0]?.startedAt);
+  });
+
+  test('a retried wait resumes from its heartbeat: same start, poll count continues, deadline holds', async () => {
+    const startedAt = new Date(Date.parse(fx.sim.control.clock().now) - 45 * 60_000).toISOString();
+    const env = activityEnvironment({
+      attempt: 3,
+      heartbeatDetails: { startedAt, polls: 7, observed: 0 } satisfies WaitProgress,
+    });
+    const beats: WaitProgress[] = [];
+    env.on('heartbeat', (details: WaitProgress) => beats.push(details));
+    const failure = await failureOf(
+      inActivity(env, () =>
+        fx.activities.waitForRunners({ mig, template: template('cpu', NEW), count: 1, timeoutMinutes: 30 }),
+      ),
+    );
+    assert.equal(failure.type, FailureType.WAIT_TIMED_OUT);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /gave up after 45 minutes \(8 polls\)/);
+    assert.deepEqual(beats, [{ startedAt, polls: 8, observed: 0 }]);
+  });
+
+  test('a wait is cancellable while it sleeps between polls', async () => {
+    const env = activityEnvironment();
+    const waiting = inActivity(env, () =>
+      fx.activities.waitForRunners({ mig, template: template('cpu', NEW), count: 1 }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    env.cancel();
+    await assert.rejects(waiting, (error) => error instanceof CancelledFailure);
+  });
+
+  test('waitForMigStable returns the snapshot once the MIG settled', async () => {
+    await fx.run('setAutoscaling', { mig, bounds: { min: 3, max: 3 } });
+    fx.sim.control.advance(90);
+    const waiting = fx.run('waitForMigStable', mig);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    fx.sim.control.advance(600);
+    const snapshot = await waiting;
+    assert.equal(snapshot.isStable, true);
+    assert.equal(snapshot.instancesByTemplate[template('cpu', OLD)], 3);
+  });
+});
+
+describe('canary health and convergence', () => {
+  const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-gpu-us-west1' };
+
+  test('a bootlooping canary is reported with its evidence; a healthy one is not', async () => {
+    await grow(mig, 2);
+    const since = fx.sim.control.clock().now;
+    fx.sim.control.setFaults({ bootloopTemplates: [template('gpu', NEW)] });
+    await fx.run('canaryMig', { mig, template: template('gpu', NEW), canarySize: 1 });
+    // Opportunistic update: the canary VM appears when a VM is replaced, e.g. after draining the idle ones.
+    await fx.run('drainIdleRunners', { mig, keepTemplate: template('gpu', NEW) });
+    fx.sim.control.advance(60 + 60 + 60 + 90 + 5);
+    const states: CanaryHealth[] = [];
+    for (let i = 0; i < 8; i++) {
+      states.push(await fx.run('canaryHealth', { mig, canaryTemplate: template('gpu', NEW), since }));
+      fx.sim.control.advance(30);
+    }
+    fx.sim.control.advance(15 * 60);
+    states.push(await fx.run('canaryHealth', { mig, canaryTemplate: template('gpu', NEW), since }));
+    fx.sim.control.clearFaults();
+    assert.ok(states.every((state) => state.canaryInstances === 1));
+    assert.ok(states.every((state) => state.canaryRunnersOnline === 0));
+    const recreating = states.filter((state) => state.canaryRecreations > 0);
+    assert.ok(recreating.length > 0, 'a poll caught the canary VM being recreated');
+    assert.ok(recreating.every((state) => !state.healthy && state.problems.some((p) => /being recreated/.test(p))));
+    assert.deepEqual(states.at(-1)?.canaryJobs, { succeeded: 0, failed: 0 });
+  });
+
+  test('convergence counts instances and runners on the target template', async () => {
+    const healthyMig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-arm64-us-west1' };
+    const progress = await fx.run('convergence', { mig: healthyMig, targetTemplate: template('arm64', NEW) });
+    assert.equal(progress.instancesOnTarget, 0);
+    assert.equal(progress.runnersOnTarget, 0);
+    assert.equal(progress.instancesTotal, fx.sim.control.mig(healthyMig.name).instances.length);
+  });
+
+  test('a canary VM that registers is healthy', async () => {
+    const healthyMig = { region: 'us-east1', name: 'gh-runner-presubmit-cpu-us-east1' };
+    await grow(healthyMig, 2);
+    const since = fx.sim.control.clock().now;
+    await fx.run('canaryMig', { mig: healthyMig, template: template('cpu', NEW), canarySize: 1 });
+    await fx.run('drainIdleRunners', { mig: healthyMig, keepTemplate: template('cpu', NEW) });
+    fx.sim.control.advance(30 * 60);
+    const health = await fx.run('canaryHealth', { mig: healthyMig, canaryTemplate: template('cpu', NEW), since });
+    assert.deepEqual(health.problems, []);
+    assert.equal(health.healthy, true);
+    assert.equal(health.canaryRunnersOnline, 1);
+    const progress = await fx.run('convergence', { mig: healthyMig, targetTemplate: template('cpu', NEW) });
+    assert.equal(progress.instancesOnTarget, 1);
+    assert.equal(progress.runnersOnTarget, 1);
+    assert.equal(progress.runnersOld, 1);
+  });
+});
