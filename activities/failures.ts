@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 
 /**
  * Every failure type an activity raises. Workflows branch on `failure.cause.type` against these strings (never on
- * `instanceof`, which does not survive the sandbox), and the non-retryable ones are listed in the activity options.
+ * `instanceof`, which does not survive the sandbox).
  */
 export const FailureType = {
   /** The MIG is not in the state the step requires (e.g. a canary on a MIG that already has two versions). */
@@ -34,7 +34,10 @@ export const FailureType = {
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
-/** The failure types a retry cannot fix; workflows list them as `nonRetryableErrorTypes` too, as a second guard. */
+/**
+ * The failure types a retry cannot fix. workflows/activity-options.ts repeats them as `nonRetryableErrorTypes` (a
+ * second guard; workflows cannot import this module), and a test keeps the two lists equal.
+ */
 export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureType[] = [
   FailureType.PRECONDITION_FAILED,
   FailureType.TEMPLATE_NOT_FOUND,

@@ -28,6 +28,7 @@ import { archivePlatform, compareVersions, parseReleaseDigests, versionFromTag }
 import { listRunnersByPrefix, migRunnerPrefix, removeRunner } from './runners.js';
 import { ActivityRuntime } from './runtime.js';
 import { createVersionTemplates, listTemplates } from './templates.js';
+import { bootloopProblems, jobFailureProblem, observeCanaryVms, tallyJobs } from './canary-health.js';
 import type {
   CanaryHealth,
   ConvergenceProgress,
@@ -42,7 +43,6 @@ import type {
 } from './types.js';
 
 export { FailureType, NON_RETRYABLE_FAILURE_TYPES } from './failures.js';
-export { activityOptions } from './options.js';
 export type { ActivityDeps, ActivityLogger, ActivityTiming, ComputeClients, GitHubClient } from './ports.js';
 export type * from './types.js';
 
@@ -228,9 +228,8 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       const [regions] = await runtime.call('list regions', () =>
         compute.regions.list({
           project,
-          // Unquoted, as the original tool sent it: inside quotes a backslash escapes the next character, which
-          // would turn `us-\w+` into `us-w+`.
-          ...(selection.regions === 'all' ? {} : { filter: `name eq ${selection.regions}` }),
+          // Quoted like the original scripts: the literal is an RE2 pattern matched against the whole name.
+          ...(selection.regions === 'all' ? {} : { filter: `name eq '${selection.regions}'` }),
         }),
       );
       const available = new Set(regions.map((region) => region.name ?? ''));
@@ -452,58 +451,73 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       return summary;
     },
 
-    async canaryHealth({ mig, canaryTemplate, since }) {
+    async canaryHealth({ mig, canaryTemplate, since, previous }) {
       const started = Date.parse(since);
       if (Number.isNaN(started)) {
         throw permanentFailure(FailureType.INVALID_REQUEST, `canary start "${since}" is not an ISO timestamp`);
       }
-      const [igm, { runners }, createdAt] = await Promise.all([
+      const [igm, igmInstances, runners, createdAt] = await Promise.all([
         getMig(runtime, mig),
-        runnersWithTemplates(mig),
+        managedInstances(runtime, mig),
+        listRunnersByPrefix(runtime, migRunnerPrefix(mig.name)),
         instanceCreationTimes(runtime, mig, zonesOf(fleet, mig.region)),
       ]);
-      const instances = (await managedInstances(runtime, mig))
+      const instances = igmInstances
         .map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')))
         .filter((instance) => instance.instanceTemplate === canaryTemplate);
+      const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
+      const seen = observeCanaryVms(previous, instances, online, new Set());
+      const jobs = await tallyJobs(runtime, mig, since, new Set(seen.vms.map((vm) => vm.name)));
+      const observations = observeCanaryVms(seen, [], new Set(), jobs.jobRunners);
+      const registered = new Set(observations.vms.filter((vm) => vm.registered).map((vm) => vm.name));
+
       const now = runtime.now().getTime();
       const grace = runtime.timing.registrationGraceMs;
-      const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
       const problems: string[] = [];
-      const canaryVersion = migVersions(igm).find((version) => version.instanceTemplate === canaryTemplate);
+      const versions = migVersions(igm);
+      const canaryVersion = versions.find((version) => version.instanceTemplate === canaryTemplate);
       if (canaryVersion === undefined) {
-        problems.push(
-          `MIG has no version on ${canaryTemplate} (versions: ${migVersions(igm)
-            .map((v) => v.name)
-            .join(', ')})`,
-        );
+        problems.push(`MIG has no version on ${canaryTemplate} (versions: ${versions.map((v) => v.name).join(', ')})`);
       }
+      // A canary version has a fixed size; a direct update puts the whole group on the template.
+      const canarySize =
+        canaryVersion === undefined
+          ? 0
+          : canaryVersion.name === CANARY_VERSION_NAME
+            ? (canaryVersion.targetSize?.fixed ?? 0)
+            : (igm.targetSize ?? 0);
       const recreating = instances.filter((instance) => instance.currentAction === 'RECREATING');
-      for (const instance of recreating)
+      for (const instance of recreating) {
         problems.push(`canary VM ${instance.name} is being recreated (repair after a failure)`);
+      }
+      problems.push(...bootloopProblems(observations, canarySize));
       for (const instance of instances) {
         const age = now - Date.parse(instance.createdAt);
-        if (!online.has(instance.name) && instance.currentAction !== 'RECREATING' && age > grace) {
+        const leaving = instance.currentAction === 'RECREATING' || instance.currentAction === 'DELETING';
+        if (!registered.has(instance.name) && !leaving && age > grace) {
           problems.push(
             `canary VM ${instance.name} has no online runner ${Math.round(age / 60_000)} minutes after it was created`,
           );
         }
       }
-      const expected = canaryVersion?.name === CANARY_VERSION_NAME ? (canaryVersion.targetSize?.fixed ?? 0) : 0;
-      if (now - started > grace && expected > 0 && instances.length === 0) {
+      if (now - started > grace && canarySize > 0 && instances.length === 0) {
         problems.push(
           `no VM runs the canary template ${Math.round((now - started) / 60_000)} minutes after the canary started`,
         );
       }
+      const jobProblem = jobFailureProblem(jobs, since);
+      if (jobProblem !== undefined) problems.push(jobProblem);
       const result: CanaryHealth = {
         mig,
         healthy: problems.length === 0,
         problems,
         canaryInstances: instances.length,
         canaryRunnersOnline: instances.filter((instance) => online.has(instance.name)).length,
-        canaryRecreations: recreating.length,
-        // Job outcomes per runner are not available from the runner and MIG APIs this engine reads.
-        canaryJobs: { succeeded: 0, failed: 0 },
-        baseJobs: { succeeded: 0, failed: 0 },
+        canaryRecreations:
+          observations.vms.reduce((sum, vm) => sum + Math.max(0, vm.lives.length - 1), 0) + recreating.length,
+        canaryJobs: jobs.canary,
+        baseJobs: jobs.base,
+        observations,
       };
       return result;
     },

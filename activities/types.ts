@@ -88,6 +88,29 @@ export interface DrainResult {
   readonly removedStuck: readonly string[];
 }
 
+export interface JobCounts {
+  readonly succeeded: number;
+  readonly failed: number;
+}
+
+/** One VM seen on the canary template by a health check. */
+export interface ObservedCanaryVm {
+  readonly name: string;
+  /** Distinct creation timestamps seen (a repair recreates the VM under its name), oldest first. */
+  readonly lives: readonly string[];
+  /** Seen with an online runner, or ran a job, at least once. */
+  readonly registered: boolean;
+}
+
+/**
+ * What health checks have seen of a canary's VMs so far. Activities keep no state, and ephemeral VMs vanish after
+ * their job, so a caller that checks repeatedly passes the previous result's observations back: they attribute
+ * finished jobs to canary VMs that are gone, and they reveal a boot loop at any moment of the loop.
+ */
+export interface CanaryObservations {
+  readonly vms: readonly ObservedCanaryVm[];
+}
+
 export interface CanaryHealth {
   readonly mig: MigLocator;
   readonly healthy: boolean;
@@ -95,10 +118,17 @@ export interface CanaryHealth {
   readonly problems: readonly string[];
   readonly canaryInstances: number;
   readonly canaryRunnersOnline: number;
-  /** Instances on the canary template that were recreated since the canary started. */
+  /** Repairs of canary VMs observed since the canary started (creation times seen beyond the first, plus ongoing). */
   readonly canaryRecreations: number;
-  readonly canaryJobs: { readonly succeeded: number; readonly failed: number };
-  readonly baseJobs: { readonly succeeded: number; readonly failed: number };
+  /** Finished jobs since `since` on canary VMs (known from this and earlier checks). */
+  readonly canaryJobs: JobCounts;
+  /** Finished jobs since `since` on the MIG's other VMs. */
+  readonly baseJobs: JobCounts;
+  /**
+   * Pass back as `previous` on the next check of the same canary. The activity always sets it; it is optional so
+   * results recorded before it existed still type-check when a workflow replays them.
+   */
+  readonly observations?: CanaryObservations;
 }
 
 export interface ConvergenceProgress {
@@ -178,7 +208,16 @@ export interface RolloutActivities {
     dryRun?: boolean;
   }): Promise<DrainResult>;
 
-  canaryHealth(input: { mig: MigLocator; canaryTemplate: string; since: string }): Promise<CanaryHealth>;
+  /**
+   * Boot loops, VMs without runners and the job failure-rate gate. Jobs are read from the config repo's Actions
+   * runs since `since`; `previous` (the last result's observations) makes both verdicts hold across checks.
+   */
+  canaryHealth(input: {
+    mig: MigLocator;
+    canaryTemplate: string;
+    since: string;
+    previous?: CanaryObservations;
+  }): Promise<CanaryHealth>;
   convergence(input: { mig: MigLocator; targetTemplate: string }): Promise<ConvergenceProgress>;
 
   latestRunnerRelease(input: { newerThan?: string }): Promise<RunnerReleaseInfo | null>;

@@ -73,6 +73,8 @@ export interface SimRunner {
 }
 
 export type JobConclusion = 'success' | 'failure' | 'cancelled';
+/** The `action` of a `workflow_job` webhook delivery. */
+export type JobAction = 'queued' | 'in_progress' | 'completed';
 
 export interface SimJob {
   readonly id: number;
@@ -217,6 +219,8 @@ export class FleetModel {
   readonly recentJobs: SimJob[] = [];
   readonly jobCountsByTemplate = new Map<string, JobCounts>();
   readonly timings: ModelOptions['timings'];
+  /** Told of every job transition, synchronously, while the job is in that state (webhook deliveries). */
+  jobListener: ((action: JobAction, job: SimJob) => void) | undefined;
 
   private readonly events = new EventQueue();
   private readonly idRandom: Random;
@@ -961,6 +965,7 @@ export class FleetModel {
 
   private arrive(pool: JobPool, meanDurationMs: number): SimJob {
     const job: SimJob = { id: this.nextJobId++, pool: pool.key, queuedAt: this.current, meanDurationMs };
+    this.jobListener?.('queued', job);
     const candidates = [...pool.idle].filter((runner) => !this.isRunnerDeprecated(runner));
     const runner = candidates[this.jobRandom.int(candidates.length)];
     if (runner !== undefined) {
@@ -981,6 +986,7 @@ export class FleetModel {
       job.conclusion = 'cancelled';
       job.completedAt = this.current;
       this.rememberJob(job);
+      this.jobListener?.('completed', job);
     }
   }
 
@@ -1001,6 +1007,7 @@ export class FleetModel {
     job.runnerName = runner.name;
     job.template = runner.template;
     job.mig = runner.instance.mig.name;
+    this.jobListener?.('in_progress', job);
     const duration = job.meanDurationMs * (0.5 + this.jobRandom.next());
     this.events.schedule(this.current + Math.max(1000, Math.round(duration)), () => {
       if (job.conclusion === undefined) this.finishJob(job, runner);
@@ -1013,6 +1020,7 @@ export class FleetModel {
     job.conclusion = failureRate > 0 && this.outcomeRandom.next() < failureRate ? 'failure' : 'success';
     job.completedAt = this.current;
     this.rememberJob(job);
+    this.jobListener?.('completed', job);
     runner.busy = false;
     runner.job = undefined;
     this.removeRunner(runner);
@@ -1033,6 +1041,7 @@ export class FleetModel {
     runner.job = undefined;
     this.rememberJob(job);
     this.killedJobs.push(job);
+    this.jobListener?.('completed', job);
   }
 
   private rememberJob(job: SimJob): void {

@@ -16,7 +16,7 @@ export function compileFilter(filter: string | null): ResourcePredicate {
   const regexStyle = /^\s*([A-Za-z_][\w.]*)\s+(eq|ne)\s+(.+?)\s*$/.exec(filter);
   if (regexStyle !== null) {
     const [, field = '', op, literal = ''] = regexStyle;
-    const pattern = toRegExp(unquote(literal), filter);
+    const pattern = toRegExp(unquoteRegex(literal), filter);
     return (resource) => pattern.test(fieldText(resource, field)) === (op === 'eq');
   }
   return new AipParser(filter).parse();
@@ -30,6 +30,17 @@ function toRegExp(source: string, filter: string): RegExp {
   }
 }
 
+/**
+ * A regex-style literal is an RE2 pattern, quoted or not: quotes only delimit it, and a backslash inside them is
+ * the pattern's own escape and stays (`name eq 'us-\w+'` matches `us-west1`).
+ */
+function unquoteRegex(literal: string): string {
+  const first = literal[0];
+  if ((first === "'" || first === '"') && literal.endsWith(first) && literal.length >= 2) return literal.slice(1, -1);
+  return literal;
+}
+
+/** An AIP-160 string literal, whose backslashes escape the next character. */
 function unquote(literal: string): string {
   const first = literal[0];
   if ((first === "'" || first === '"') && literal.endsWith(first) && literal.length >= 2) {

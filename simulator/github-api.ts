@@ -77,8 +77,6 @@ export function githubRoutes(model: FleetModel): Route[] {
     if (request.params['owner'] !== repoOwner || request.params['repo'] !== repoName)
       throw new GitHubApiError(404, 'Not Found');
   };
-  const jobStatus = (job: SimJob): string =>
-    job.completedAt !== undefined ? 'completed' : job.startedAt !== undefined ? 'in_progress' : 'queued';
   const runResource = (job: SimJob, origin: string): Record<string, unknown> => {
     const pool = model.pools.get(job.pool);
     const updated = job.completedAt ?? job.startedAt ?? job.queuedAt;
@@ -100,38 +98,6 @@ export function githubRoutes(model: FleetModel): Route[] {
       repository: { full_name: model.fleet.github.configRepo },
     };
   };
-  const jobResource = (job: SimJob): Record<string, unknown> => {
-    const pool = model.pools.get(job.pool);
-    return {
-      id: job.id,
-      run_id: job.id,
-      run_attempt: 1,
-      name: pool === undefined ? job.pool : `${pool.group} ${pool.type}`,
-      workflow_name: 'CI',
-      head_branch: 'main',
-      status: jobStatus(job),
-      conclusion: job.conclusion ?? null,
-      created_at: new Date(job.queuedAt).toISOString(),
-      started_at: new Date(job.startedAt ?? job.queuedAt).toISOString(),
-      completed_at: job.completedAt === undefined ? null : new Date(job.completedAt).toISOString(),
-      labels:
-        pool === undefined
-          ? []
-          : [
-              'self-hosted',
-              'os-family=Linux',
-              `runner-group=${pool.group}`,
-              `environment=${pool.environment}`,
-              pool.type,
-            ],
-      runner_id: job.runnerId ?? null,
-      runner_name: job.runnerName ?? null,
-      runner_group_id: pool === undefined ? null : (groupIds.get(pool.group) ?? 1),
-      runner_group_name: pool?.group ?? null,
-      steps: [],
-    };
-  };
-
   const checkOrg = (request: ApiRequest): void => {
     requireAuth(request);
     if (request.params['org'] !== org) throw new GitHubApiError(404, 'Not Found');
@@ -188,7 +154,7 @@ export function githubRoutes(model: FleetModel): Route[] {
         checkRepo(request);
         const job = model.knownJobs().find((candidate) => String(candidate.id) === request.params['runId']);
         if (job === undefined) throw new GitHubApiError(404, 'Not Found');
-        return { status: 200, body: { total_count: 1, jobs: [jobResource(job)] } };
+        return { status: 200, body: { total_count: 1, jobs: [workflowJobResource(model, job)] } };
       },
     },
     {
@@ -349,6 +315,44 @@ export function githubRoutes(model: FleetModel): Route[] {
       },
     },
   ];
+}
+
+export function jobStatus(job: SimJob): 'queued' | 'in_progress' | 'completed' {
+  return job.completedAt !== undefined ? 'completed' : job.startedAt !== undefined ? 'in_progress' : 'queued';
+}
+
+/** A job as GitHub shows it in `GET …/runs/{id}/jobs` and in `workflow_job` webhooks (one job per run here). */
+export function workflowJobResource(model: FleetModel, job: SimJob): Record<string, unknown> {
+  const pool = model.pools.get(job.pool);
+  const groupId = pool === undefined ? null : model.fleet.groups.findIndex((group) => group.name === pool.group) + 2;
+  return {
+    id: job.id,
+    run_id: job.id,
+    run_attempt: 1,
+    name: pool === undefined ? job.pool : `${pool.group} ${pool.type}`,
+    workflow_name: 'CI',
+    head_branch: 'main',
+    status: jobStatus(job),
+    conclusion: job.conclusion ?? null,
+    created_at: new Date(job.queuedAt).toISOString(),
+    started_at: new Date(job.startedAt ?? job.queuedAt).toISOString(),
+    completed_at: job.completedAt === undefined ? null : new Date(job.completedAt).toISOString(),
+    labels:
+      pool === undefined
+        ? []
+        : [
+            'self-hosted',
+            'os-family=Linux',
+            `runner-group=${pool.group}`,
+            `environment=${pool.environment}`,
+            pool.type,
+          ],
+    runner_id: job.runnerId ?? null,
+    runner_name: job.runnerName ?? null,
+    runner_group_id: groupId,
+    runner_group_name: pool?.group ?? null,
+    steps: [],
+  };
 }
 
 /** The `created` search qualifier, as `>=ISO` (or `>ISO`); returns epoch ms. */

@@ -24,6 +24,7 @@ import {
   type SimulatorTimings,
 } from './options.js';
 import { RequestLog, SimulatorServer } from './server.js';
+import { WebhookSender, type WebhookTarget } from './webhooks.js';
 
 export type {
   AdvanceResult,
@@ -45,6 +46,7 @@ export type { EndpointCounter, MutationLogEntry } from './server.js';
 export { DEFAULT_INITIAL_VERSION, DEFAULT_JOB_RATES, DEFAULT_SEED, DEFAULT_TIMINGS } from './options.js';
 export { SimulatorControl } from './control.js';
 export { FleetModel } from './fleet-model.js';
+export type { WebhookDelivery, WebhookSender, WebhookTarget } from './webhooks.js';
 
 export interface SimulatorOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
@@ -72,6 +74,8 @@ export interface SimulatorOptions {
    * 20 days before the start.
    */
   readonly releases?: readonly InitialRelease[];
+  /** Sends signed `workflow_job` deliveries for every job transition to this receiver. */
+  readonly webhook?: WebhookTarget;
   /** Real milliseconds between background catch-ups of the model while time runs (speed > 0). Default 200. */
   readonly tickMs?: number;
 }
@@ -86,7 +90,9 @@ export interface SimulatorHandle {
   readonly control: SimulatorControl;
   /** The live model, for assertions the control views do not cover. */
   readonly model: FleetModel;
-  /** Stops listening, drops open connections and stops the clock. */
+  /** `workflow_job` deliveries: `configure` a receiver (or none), `flush` pending ones, read `deliveries`. */
+  readonly webhooks: WebhookSender;
+  /** Stops listening, drops open connections and stops the clock, after pending webhook deliveries. */
   close(): Promise<void>;
 }
 
@@ -105,6 +111,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     timings: { ...DEFAULT_TIMINGS, ...options.timings },
     releases: options.releases ?? [],
   });
+  const webhooks = new WebhookSender(model);
+  webhooks.configure(options.webhook);
   const log = new RequestLog();
   const control = new SimulatorControl(model, log);
   if (options.faults !== undefined) control.setFaults(options.faults);
@@ -131,8 +139,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     fleet,
     control,
     model,
+    webhooks,
     close: async () => {
       clearInterval(ticker);
+      webhooks.configure(undefined);
+      await webhooks.flush();
       await new Promise<void>((resolve, reject) => {
         simulator.server.close((error) => (error === undefined ? resolve() : reject(error)));
         simulator.server.closeAllConnections();

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, NON_RETRYABLE_FAILURE_TYPES, redact, redactValue, toFailure } from '../../activities/failures.js';
-import { activityOptions } from '../../activities/options.js';
+import {
+  drainOptions,
+  mutationOptions,
+  NON_RETRYABLE_ACTIVITY_FAILURES,
+  readOptions,
+  waitOptions,
+} from '../../workflows/activity-options.js';
 import { parseReleaseDigests, versionFromTag } from '../../activities/release.js';
 import { deterministicUuid } from '../../activities/request-id.js';
 
@@ -64,12 +70,16 @@ describe('failure classification', () => {
     });
   });
 
-  test('every activity kind lists the non-retryable failure types', () => {
-    for (const options of Object.values(activityOptions)) {
-      assert.deepEqual(options.retry.nonRetryableErrorTypes, [...NON_RETRYABLE_FAILURE_TYPES]);
+  test("the workflows' non-retryable list is exactly the failure map's, and every activity option uses it", () => {
+    // Workflows cannot import activities/ by value, so they spell the strings out; this keeps the two in step.
+    assert.deepEqual(new Set(NON_RETRYABLE_ACTIVITY_FAILURES), new Set(NON_RETRYABLE_FAILURE_TYPES));
+    assert.equal(NON_RETRYABLE_ACTIVITY_FAILURES.length, NON_RETRYABLE_FAILURE_TYPES.length, 'no duplicates');
+    for (const options of [readOptions, mutationOptions, drainOptions, waitOptions(60_000)]) {
+      assert.deepEqual(new Set(options.retry?.nonRetryableErrorTypes), new Set(NON_RETRYABLE_FAILURE_TYPES));
     }
     assert.ok(!NON_RETRYABLE_FAILURE_TYPES.includes(FailureType.RATE_LIMITED));
     assert.ok(!NON_RETRYABLE_FAILURE_TYPES.includes(FailureType.STALE_FINGERPRINT));
+    assert.ok(!NON_RETRYABLE_FAILURE_TYPES.includes(FailureType.UNAVAILABLE));
   });
 });
 

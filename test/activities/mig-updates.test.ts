@@ -72,6 +72,28 @@ describe('MIG selection and observation', () => {
     assert.ok((first.instancesByTemplate[template('postsubmit', 'cpu', OLD)] ?? 0) > 0);
   });
 
+  test('a region selector with regex escapes reaches GCP intact, in quotes', async () => {
+    const migs = await fx.run('selectMigs', {
+      environment: 'prod',
+      regions: 'us-\\w+1',
+      groups: 'presubmit',
+      types: 'cpu',
+      includeInstances: false,
+    });
+    const same = await fx.run('selectMigs', {
+      environment: 'prod',
+      regions: 'us-[a-z0-9_]+1',
+      groups: 'presubmit',
+      types: 'cpu',
+      includeInstances: false,
+    });
+    assert.ok(migs.length > 1, `found ${migs.map((mig) => mig.name).join(', ')}`);
+    assert.deepEqual(
+      migs.map((mig) => mig.name),
+      same.map((mig) => mig.name),
+    );
+  });
+
   test('selectMigs without instances makes no per-MIG calls; testing MIGs are separate', async () => {
     fx.sim.control.resetCounters();
     const migs = await fx.run('selectMigs', {

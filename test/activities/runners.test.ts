@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
-import type { CanaryHealth, MigLocator } from '../../activities/types.js';
+import type { CanaryHealth, CanaryObservations, MigLocator } from '../../activities/types.js';
 import { activityEnvironment, inActivity, startActivityFixture, type ActivityFixture } from './fixture.js';
 
 const OLD = '0000000000-aaa';
@@ -251,27 +251,44 @@ describe('waits', () => {
 describe('canary health and convergence', () => {
   const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-gpu-us-west1' };
 
-  test('a bootlooping canary is reported with its evidence; a healthy one is not', async () => {
+  test('a boot-looping canary is detected at every check past the threshold, whatever the moment', async () => {
     await grow(mig, 2);
     const since = fx.sim.control.clock().now;
     fx.sim.control.setFaults({ bootloopTemplates: [template('gpu', NEW)] });
     await fx.run('canaryMig', { mig, template: template('gpu', NEW), canarySize: 1 });
     // Opportunistic update: the canary VM appears when a VM is replaced, e.g. after draining the idle ones.
     await fx.run('drainIdleRunners', { mig, keepTemplate: template('gpu', NEW) });
-    fx.sim.control.advance(60 + 60 + 60 + 90 + 5);
+    // Irregular steps, so the checks land in every phase of the loop (recreating, booting, verifying).
+    const steps = [37, 113, 71, 241, 19, 160, 88, 203, 55, 131, 97, 179, 23, 149, 61, 211];
     const states: CanaryHealth[] = [];
-    for (let i = 0; i < 8; i++) {
-      states.push(await fx.run('canaryHealth', { mig, canaryTemplate: template('gpu', NEW), since }));
-      fx.sim.control.advance(30);
+    let previous: CanaryObservations | undefined;
+    for (const step of steps) {
+      fx.sim.control.advance(step);
+      const state = await fx.run('canaryHealth', {
+        mig,
+        canaryTemplate: template('gpu', NEW),
+        since,
+        ...(previous === undefined ? {} : { previous }),
+      });
+      previous = state.observations;
+      states.push(state);
     }
-    fx.sim.control.advance(15 * 60);
-    states.push(await fx.run('canaryHealth', { mig, canaryTemplate: template('gpu', NEW), since }));
     fx.sim.control.clearFaults();
-    assert.ok(states.every((state) => state.canaryInstances === 1));
-    assert.ok(states.every((state) => state.canaryRunnersOnline === 0));
-    const recreating = states.filter((state) => state.canaryRecreations > 0);
-    assert.ok(recreating.length > 0, 'a poll caught the canary VM being recreated');
-    assert.ok(recreating.every((state) => !state.healthy && state.problems.some((p) => /being recreated/.test(p))));
+    const bootloop = (state: CanaryHealth): boolean =>
+      state.problems.some((p) => /boot-loops: recreated again and again/.test(p));
+    const first = states.findIndex(bootloop);
+    assert.ok(first >= 0, 'the loop was detected');
+    assert.ok(first < steps.length / 2, `detected at check ${first + 1} of ${steps.length}`);
+    for (const state of states.slice(first)) {
+      assert.equal(state.healthy, false);
+      assert.ok(bootloop(state), `every later check reports it: ${state.problems.join('; ')}`);
+      assert.ok(state.canaryRecreations >= 2);
+    }
+    assert.ok(states.every((state) => state.canaryInstances <= 1 && state.canaryRunnersOnline === 0));
+    // A check that happens to see the VM mid-repair says so even without earlier observations.
+    assert.ok(
+      states.filter((state) => state.problems.some((p) => /being recreated/.test(p))).every((state) => !state.healthy),
+    );
     assert.deepEqual(states.at(-1)?.canaryJobs, { succeeded: 0, failed: 0 });
   });
 

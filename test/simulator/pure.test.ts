@@ -40,6 +40,20 @@ describe('simulator: pure parts', () => {
     assert.throws(() => compileFilter("name eq '('"), FilterError);
   });
 
+  test('filters: backslashes inside a quoted regex literal are regex escapes and stay', () => {
+    const region = (name: string) => ({ name });
+    for (const filter of ["name eq 'us-\\w+'", 'name eq "us-\\w+"', 'name eq us-\\w+']) {
+      const matches = compileFilter(filter);
+      assert.equal(matches(region('us-west1')), true, filter);
+      assert.equal(matches(region('us-w+')), false, `${filter} is a regex, not the text us-w+`);
+    }
+    assert.equal(compileFilter("name eq 'a\\.b'")(region('a.b')), true);
+    assert.equal(compileFilter("name eq 'a\\.b'")(region('axb')), false, 'an escaped dot matches only a dot');
+    assert.equal(compileFilter("name ne 'us-\\d+'")(region('us-west1')), true);
+    // AIP-160 string literals keep their own escaping: a backslash escapes the next character.
+    assert.equal(compileFilter('name = "a\\"b"')(region('a"b')), true);
+  });
+
   test('the event queue runs events in time order, ties in insertion order', () => {
     const queue = new EventQueue();
     const ran: string[] = [];

@@ -1,0 +1,200 @@
+/**
+ * The canary's health rules: job outcomes on canary VMs against the MIG's base VMs, read from GitHub Actions in the
+ * fleet's config repo, and boot loops, read from what successive checks observed of the canary's VMs.
+ */
+import pLimit from 'p-limit';
+import { permanentFailure, FailureType } from './failures.js';
+import { migRunnerPrefix } from './runners.js';
+import type { ActivityRuntime } from './runtime.js';
+import type { CanaryObservations, JobCounts, ManagedInstanceInfo, MigLocator, ObservedCanaryVm } from './types.js';
+
+/**
+ * CI jobs also fail for their code's sake (a red presubmit is normal), so only a failure rate clearly above the
+ * base VMs' rate over the same period is evidence against the new template: 20 percentage points.
+ */
+export const JOB_FAILURE_MARGIN = 0.2;
+/**
+ * With fewer completed canary jobs, one unlucky failure decides the verdict: at a 10% base failure rate, one
+ * failure among three jobs happens by chance about a quarter of the time.
+ */
+export const MIN_CANARY_JOBS = 5;
+/** Below this many base jobs the base rate is noise, and there is nothing to compare the canary with. */
+export const MIN_BASE_JOBS = 5;
+/**
+ * Every run costs one jobs call, and GitHub grants an installation 5,000 requests an hour: at this cap a check
+ * makes at most 2 list calls and 200 jobs calls, so a dozen canaried MIGs checked every 30 minutes stay within it.
+ * A longer soak is judged on its newest 200 finished runs.
+ */
+export const MAX_RUNS_PER_CHECK = 200;
+/**
+ * GCP repairs a VM that fails its health check by recreating it under the same name with a new creation time.
+ * A canary VM seen with this many creation times and never with a runner keeps crashing before it registers.
+ */
+export const BOOTLOOP_MIN_LIVES = 3;
+/**
+ * A MIG that replaces a crashing VM by a new one (new name) shows the loop as a stream of short-lived VMs: more
+ * than twice the canary's size of canary VMs without any runner means they do not survive to register.
+ */
+export const BOOTLOOP_VMS_PER_CANARY_SLOT = 2;
+/** Bounds what the caller carries between checks (workflow history): enough for weeks of one-job VMs. */
+const MAX_REMEMBERED_VMS = 500;
+
+const SUCCEEDED = new Set(['success']);
+/** `timed_out` counts: a VM that hangs or loses its network makes jobs time out, not fail. */
+const FAILED = new Set(['failure', 'timed_out']);
+
+export interface JobTally {
+  readonly canary: JobCounts;
+  readonly base: JobCounts;
+  /** Finished runs inspected (at most MAX_RUNS_PER_CHECK). */
+  readonly runs: number;
+  readonly truncated: boolean;
+  /** Names of this MIG's VMs that ran any of the jobs (only a registered runner runs jobs). */
+  readonly jobRunners: ReadonlySet<string>;
+}
+
+/**
+ * Counts finished jobs since `since` on this MIG's VMs: on `canaryVms` (by runner name, which is the VM name)
+ * and on its other VMs. Runs are listed newest first, one jobs call each, at most MAX_RUNS_PER_CHECK runs.
+ */
+export async function tallyJobs(
+  runtime: ActivityRuntime,
+  mig: MigLocator,
+  since: string,
+  canaryVms: ReadonlySet<string>,
+): Promise<JobTally> {
+  const { github, fleet } = runtime.deps;
+  const [owner = '', repo = ''] = fleet.github.configRepo.split('/');
+  if (owner === '' || repo === '') {
+    throw permanentFailure(
+      FailureType.INVALID_REQUEST,
+      `the fleet's github.configRepo "${fleet.github.configRepo}" is not of the form owner/repo`,
+    );
+  }
+  // GitHub's `created` qualifier takes whole seconds; dropping the fraction only widens the window.
+  const created = `>=${new Date(since).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  let seen = 0;
+  let truncated = false;
+  const runs = await runtime.call(`list workflow runs of ${fleet.github.configRepo} since ${since}`, () =>
+    github.paginate(
+      github.rest.actions.listWorkflowRunsForRepo,
+      { owner, repo, created, status: 'completed', per_page: 100 },
+      (response, done) => {
+        seen += response.data.length;
+        if (seen >= MAX_RUNS_PER_CHECK) {
+          truncated = seen > MAX_RUNS_PER_CHECK || response.headers.link?.includes('rel="next"') === true;
+          done();
+        }
+        return response.data;
+      },
+    ),
+  );
+  const inspected = runs.slice(0, MAX_RUNS_PER_CHECK);
+  const limit = pLimit(runtime.timing.concurrency);
+  const jobsPerRun = await Promise.all(
+    inspected.map((run) =>
+      limit(() =>
+        runtime.call(`list jobs of workflow run ${run.id} in ${fleet.github.configRepo}`, () =>
+          github.paginate(github.rest.actions.listJobsForWorkflowRun, { owner, repo, run_id: run.id, per_page: 100 }),
+        ),
+      ),
+    ),
+  );
+  const prefix = migRunnerPrefix(mig.name);
+  const canary = { succeeded: 0, failed: 0 };
+  const base = { succeeded: 0, failed: 0 };
+  const jobRunners = new Set<string>();
+  for (const job of jobsPerRun.flat()) {
+    const runner = job.runner_name ?? '';
+    if (!runner.startsWith(prefix)) continue;
+    jobRunners.add(runner);
+    if (job.conclusion === null) continue;
+    const counts = canaryVms.has(runner) ? canary : base;
+    if (SUCCEEDED.has(job.conclusion)) counts.succeeded++;
+    else if (FAILED.has(job.conclusion)) counts.failed++;
+  }
+  return { canary, base, runs: inspected.length, truncated, jobRunners };
+}
+
+function rate(counts: JobCounts): number {
+  return counts.failed / (counts.succeeded + counts.failed);
+}
+
+function percent(counts: JobCounts): string {
+  return `${counts.failed} of ${counts.succeeded + counts.failed} (${Math.round(rate(counts) * 100)}%)`;
+}
+
+/** The failure-rate gate: evidence when the canary fails clearly more often than the base, on enough jobs. */
+export function jobFailureProblem(tally: JobTally, since: string): string | undefined {
+  const canaryJobs = tally.canary.succeeded + tally.canary.failed;
+  const baseJobs = tally.base.succeeded + tally.base.failed;
+  if (canaryJobs < MIN_CANARY_JOBS || baseJobs < MIN_BASE_JOBS) return undefined;
+  if (rate(tally.canary) <= rate(tally.base) + JOB_FAILURE_MARGIN) return undefined;
+  const window = tally.truncated ? ` (newest ${tally.runs} runs)` : '';
+  return (
+    `canary jobs failed ${percent(tally.canary)} vs ${percent(tally.base)} on base VMs since ${since}${window}; ` +
+    `allowed: the base rate + ${Math.round(JOB_FAILURE_MARGIN * 100)} points`
+  );
+}
+
+/**
+ * Adds this check's canary VMs to what earlier checks saw. Each VM keeps its distinct creation times (a repair
+ * shows up as a new one), whether it was ever seen with an online runner, and whether a job ran on it.
+ */
+export function observeCanaryVms(
+  previous: CanaryObservations | undefined,
+  instances: readonly ManagedInstanceInfo[],
+  online: ReadonlySet<string>,
+  ranJobs: ReadonlySet<string>,
+): CanaryObservations {
+  const vms = new Map<string, ObservedCanaryVm>((previous?.vms ?? []).map((vm) => [vm.name, vm]));
+  for (const instance of instances) {
+    const known = vms.get(instance.name);
+    const lives = known?.lives ?? [];
+    const created = instance.createdAt;
+    vms.set(instance.name, {
+      name: instance.name,
+      lives:
+        created === '' || lives.includes(created)
+          ? lives
+          : // Beyond the threshold more lives add nothing to the verdict, only to history.
+            [...lives, created].slice(-(BOOTLOOP_MIN_LIVES + 1)),
+      registered: (known?.registered ?? false) || online.has(instance.name),
+    });
+  }
+  for (const name of ranJobs) {
+    const known = vms.get(name);
+    if (known !== undefined && !known.registered) vms.set(name, { ...known, registered: true });
+  }
+  return { vms: [...vms.values()].slice(-MAX_REMEMBERED_VMS) };
+}
+
+/**
+ * The boot-loop rule, over everything observed since the canary started (so it holds at any moment of the loop,
+ * not only while a VM is being recreated): a canary VM seen with BOOTLOOP_MIN_LIVES creation times that never had
+ * a runner, or more than BOOTLOOP_VMS_PER_CANARY_SLOT × canary size canary VMs none of which ever had a runner.
+ */
+export function bootloopProblems(observations: CanaryObservations, canarySize: number): string[] {
+  const problems: string[] = [];
+  for (const vm of observations.vms) {
+    if (!vm.registered && vm.lives.length >= BOOTLOOP_MIN_LIVES) {
+      problems.push(
+        `canary VM ${vm.name} boot-loops: recreated again and again without ever registering a runner (creation times seen: ${vm.lives.join(', ')})`,
+      );
+    }
+  }
+  const neverRegistered = observations.vms.filter((vm) => !vm.registered);
+  if (
+    problems.length === 0 &&
+    canarySize > 0 &&
+    neverRegistered.length === observations.vms.length &&
+    neverRegistered.length > BOOTLOOP_VMS_PER_CANARY_SLOT * canarySize
+  ) {
+    problems.push(
+      `${neverRegistered.length} canary VMs came and went for ${canarySize} canary slot(s) and none registered a runner: ${neverRegistered
+        .map((vm) => vm.name)
+        .join(', ')}`,
+    );
+  }
+  return problems;
+}
