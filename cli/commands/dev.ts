@@ -1,0 +1,26 @@
+import { once } from 'node:events';
+import type { Output } from '../output.js';
+import { startStack } from '../stack.js';
+
+export interface DevOptions {
+  readonly stateDir: string;
+  readonly port: number;
+  readonly simPort: number;
+  readonly speed: number;
+  readonly taskQueue: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Everything stops when this aborts (Ctrl-C). */
+  readonly signal: AbortSignal;
+}
+
+/** Runs Temporal, the simulator and a worker until Ctrl-C; history survives restarts in the state dir. */
+export async function dev(output: Output, options: DevOptions): Promise<void> {
+  const stack = await startStack(output, options);
+  try {
+    const stopped = options.signal.aborted ? Promise.resolve() : once(options.signal, 'abort');
+    await Promise.race([stopped, stack.worker]);
+  } finally {
+    output.event('stopping', {}, 'stopping…');
+    await stack.stop();
+  }
+}

@@ -1,0 +1,49 @@
+import { once } from 'node:events';
+import { defaultFleet, loadFleetFile } from '../../runner-config/default-fleet.js';
+import type { FleetDefinition } from '../../runner-config/types.js';
+import { startSimulator } from '../../simulator/index.js';
+import { UsageError } from '../errors.js';
+import type { Output } from '../output.js';
+
+export interface SimOptions {
+  readonly port: number;
+  readonly fleetFile?: string;
+  readonly speed: number;
+  readonly seed?: number;
+  /** The simulator runs until this aborts. */
+  readonly signal: AbortSignal;
+  /** Called with the URL once it listens (tests use it instead of parsing output). */
+  readonly onListening?: (url: string) => void;
+}
+
+/** Serves the simulated GCP Compute and GitHub APIs until the signal aborts. */
+export async function sim(output: Output, options: SimOptions): Promise<{ url: string }> {
+  const fleet = options.fleetFile === undefined ? defaultFleet() : await readFleet(options.fleetFile);
+  const simulator = await startSimulator({
+    port: options.port,
+    fleet,
+    speed: options.speed,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  }).catch((error: unknown) => {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is already in use`);
+    throw error;
+  });
+  try {
+    output.event('listening', { url: simulator.url }, `listening on ${simulator.url}`);
+    options.onListening?.(simulator.url);
+    if (!options.signal.aborted) await once(options.signal, 'abort');
+    return { url: simulator.url };
+  } finally {
+    await simulator.close();
+  }
+}
+
+async function readFleet(path: string): Promise<FleetDefinition> {
+  try {
+    return await loadFleetFile(path);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') throw new UsageError(`--fleet: no such file ${path}`);
+    throw error;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The embedded local stack behind `rollout dev` and `rollout demo`: the Temporal CLI dev server (Web UI,
+ * SQLite), the simulator serving both cloud APIs, and a worker pointed at it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import type { ActivityTiming } from '../activities/ports.js';
+import { defaultFleet } from '../runner-config/default-fleet.js';
+import { startSimulator } from '../simulator/index.js';
+import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
+import { installWorkerRuntime, runWorker } from '../worker/main.js';
+import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js';
+import { CliError, EXIT_CODES } from './errors.js';
+import type { Output } from './output.js';
+import { resolveTemporalCli } from './temporal-binary.js';
+
+export interface StackOptions {
+  /** Directory for the Temporal database; the history lives in memory when omitted. */
+  readonly stateDir?: string;
+  /** Temporal frontend port (0 = a free one); the Web UI listens on port + 1000. */
+  readonly port: number;
+  readonly simPort: number;
+  /** Simulated seconds per real second. */
+  readonly speed: number;
+  readonly taskQueue: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Shorter activity polling for demos. */
+  readonly activityTiming?: Partial<ActivityTiming>;
+}
+
+export interface Stack {
+  readonly temporalAddress: string;
+  readonly uiUrl: string;
+  readonly simulatorUrl: string;
+  /** The worker's configuration (Temporal address, task queue, simulator endpoints). */
+  readonly workerConfig: WorkerConfig;
+  /** Settles when the worker stops; rejects if it fails. */
+  readonly worker: Promise<void>;
+  /** Stops the worker, the simulator and the server, in that order. */
+  stop(): Promise<void>;
+}
+
+/** The server gets this long to come up; a first start also creates the SQLite schema. */
+const SERVER_START_TIMEOUT_MS = 60_000;
+/** SIGTERM lets the server close SQLite cleanly; after this long it is killed. */
+const SERVER_STOP_TIMEOUT_MS = 10_000;
+
+export async function startStack(output: Output, options: StackOptions): Promise<Stack> {
+  const binary = resolveTemporalCli(options.env);
+  const port = options.port === 0 ? await freePortWithUi() : options.port;
+  const temporalAddress = `127.0.0.1:${port}`;
+  const uiUrl = `http://127.0.0.1:${port + 1000}`;
+  const stopping: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const step of stopping.reverse()) await step();
+    stopping.length = 0;
+  };
+  try {
+    const server = startServer(binary, port, options.stateDir);
+    stopping.push(() => stopServer(server.child));
+    await waitForServer(temporalAddress, server);
+    await registerMissingSearchAttributes(binary, temporalAddress);
+    output.event('temporal', { address: temporalAddress }, `Temporal:  ${temporalAddress}`);
+    output.event('ui', { url: uiUrl }, `Web UI:    ${uiUrl}`);
+
+    const simulator = await startSimulator({ port: options.simPort, fleet: defaultFleet(), speed: options.speed });
+    stopping.push(() => simulator.close());
+    output.event('simulator', { url: simulator.url }, `Simulator: ${simulator.url}`);
+
+    const workerConfig = loadWorkerConfig({
+      ...options.env,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_UI_URL: uiUrl,
+      ROLLOUT_TASK_QUEUE: options.taskQueue,
+      COMPUTE_API_ENDPOINT: simulator.url,
+      GITHUB_API_URL: simulator.url,
+      // The simulator accepts any token; the stack must never pick up real credentials from the shell.
+      GITHUB_TOKEN: 'simulator-token',
+      GITHUB_APP_ID: undefined,
+      GITHUB_APP_PRIVATE_KEY: undefined,
+      GITHUB_APP_PRIVATE_KEY_FILE: undefined,
+      GITHUB_APP_INSTALLATION_ID: undefined,
+      ROLLOUT_FLEET_FILE: undefined,
+      ROLLOUT_LOG_LEVEL: options.env['ROLLOUT_LOG_LEVEL'] ?? 'WARN',
+    });
+    installWorkerRuntime(workerConfig);
+    const controller = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const worker = runWorker(workerConfig, {
+      signal: controller.signal,
+      onReady: ready,
+      ...(options.activityTiming === undefined ? {} : { activityTiming: options.activityTiming }),
+    });
+    stopping.push(async () => {
+      controller.abort();
+      await worker.catch(() => undefined);
+    });
+    await Promise.race([isReady, worker]);
+    output.event('worker', { taskQueue: options.taskQueue }, `Worker ready on task queue ${options.taskQueue}`);
+    return { temporalAddress, uiUrl, simulatorUrl: simulator.url, workerConfig, worker, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+interface ServerProcess {
+  readonly child: ChildProcess;
+  /** The last lines the server printed, to explain a failed start. */
+  readonly log: string[];
+}
+
+function startServer(binary: string, port: number, stateDir: string | undefined): ServerProcess {
+  const database: string[] = [];
+  if (stateDir !== undefined) {
+    mkdirSync(stateDir, { recursive: true });
+    database.push('--db-filename', join(resolve(stateDir), 'temporal.db'));
+  }
+  const args = [
+    'server',
+    'start-dev',
+    ...database,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(port + 1000),
+    '--namespace',
+    'default',
+    '--log-level',
+    'warn',
+    // The machine may have no outside network: no phoning home for version checks.
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
+    ...ROLLOUT_SEARCH_ATTRIBUTE_FLAGS,
+  ];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    log.splice(0, Math.max(0, log.length - 20));
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return { child, log };
+}
+
+async function waitForServer(address: string, server: ServerProcess): Promise<void> {
+  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  const exited = once(server.child, 'exit');
+  for (;;) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) break;
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: '1 second' });
+      await connection.close();
+      return;
+    } catch {
+      if (Date.now() > deadline) break;
+      await Promise.race([sleep(250), exited]);
+    }
+  }
+  const detail = server.log.at(-1) ?? 'no output';
+  throw new CliError(`the Temporal dev server did not start on ${address}: ${detail}`, EXIT_CODES.failure);
+}
+
+/**
+ * `--search-attribute` flags only apply when the namespace is created: a database from an earlier version
+ * of the engine lacks keys added since, so those are registered explicitly.
+ */
+async function registerMissingSearchAttributes(binary: string, address: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  let existing: Set<string>;
+  try {
+    const response = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    existing = new Set(Object.keys(response.customAttributes ?? {}));
+  } finally {
+    await connection.close();
+  }
+  for (let i = 0; i + 1 < ROLLOUT_SEARCH_ATTRIBUTE_FLAGS.length; i += 2) {
+    const [name = '', type = ''] = (ROLLOUT_SEARCH_ATTRIBUTE_FLAGS[i + 1] ?? '').split('=');
+    if (existing.has(name)) continue;
+    const args = ['operator', 'search-attribute', 'create', '--name', name, '--type', type, '--address', address];
+    const child = spawn(binary, [...args, '--namespace', 'default'], { stdio: 'ignore' });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new CliError(`could not register search attribute ${name} on ${address}`, EXIT_CODES.failure);
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A free port whose port + 1000 (the Web UI) is free too. */
+async function freePortWithUi(): Promise<number> {
+  for (;;) {
+    const port = await freePort(0);
+    if (
+      port + 1000 <= 65535 &&
+      (await freePort(port + 1000).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return port;
+  }
+}
+
+async function freePort(port: number): Promise<number> {
+  const server = createServer();
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('could not determine a free port');
+  return address.port;
+}

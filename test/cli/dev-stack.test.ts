@@ -1,0 +1,85 @@
+/**
+ * `bin/rollout.js dev` as an operator runs it: through the tsx loader with no build, printing one line per
+ * component; CLI commands from "another terminal" work against it; Ctrl-C stops everything.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runRollout } from './run-cli.js';
+
+const BIN = fileURLToPath(new URL('../../bin/rollout.js', import.meta.url));
+const stateDir = mkdtempSync(join(tmpdir(), 'rollout-dev-'));
+
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+test('rollout dev starts Temporal, the Web UI, the simulator and a worker, and stops on Ctrl-C', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'dev', '--state-dir', stateDir, '--port', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ROLLOUT_TASK_QUEUE: 'dev-stack-test' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit');
+  const lines: string[] = [];
+  try {
+    for await (const line of createInterface({ input: child.stdout })) {
+      lines.push(line);
+      if (line.startsWith('Worker ready')) break;
+    }
+    assert.deepEqual(
+      lines.map((line) => line.replace(/\d+/g, 'N')),
+      [
+        'Temporal:  N.N.N.N:N',
+        'Web UI:    http://N.N.N.N:N',
+        'Simulator: http://N.N.N.N:N',
+        'Worker ready on task queue dev-stack-test',
+      ],
+      stderr,
+    );
+    assert.equal(lines[0], `Temporal:  127.0.0.1:${port}`);
+    assert.equal(lines[1], `Web UI:    http://127.0.0.1:${port + 1000}`);
+
+    const fleet = await runRollout(['--json', 'fleet', '--env', 'testing'], {
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      ROLLOUT_TASK_QUEUE: 'dev-stack-test',
+    });
+    assert.equal(fleet.code, 0, fleet.stderr);
+    assert.ok((JSON.parse(fleet.stdout) as { migs: unknown[] }).migs.length > 0);
+  } finally {
+    child.kill('SIGINT');
+  }
+  const [code] = (await exited) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.ok(existsSync(join(stateDir, 'temporal.db')), 'history kept in the state directory');
+  assert.equal(await listening(port), false, 'the dev server stopped with the CLI');
+});
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    if (port + 1000 <= 65535 && !(await listening(port + 1000))) return port;
+  }
+}
+
+async function listening(port: number): Promise<boolean> {
+  const socket = connect(port, '127.0.0.1');
+  try {
+    await once(socket, 'connect');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
+}

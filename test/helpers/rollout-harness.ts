@@ -1,0 +1,108 @@
+/**
+ * Running the rollout workflows in tests: one bundle per test file, a worker over a {@link FakeFleet}, and
+ * polling the status query until the rollout reaches a point (queries never advance time-skipping time).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { statusQuery, type RolloutInput, type RolloutState } from '../../workflows/rollout-contract.js';
+import { NEW_VERSION, type FakeFleet } from './fake-activities.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+
+const History = proto.temporal.api.history.v1.History;
+type IHistory = proto.temporal.api.history.v1.IHistory;
+
+/**
+ * History files hold protobufjs's JSON object form (enum names, base64 bytes, int64 as strings), not the
+ * proto3 JSON of `temporal workflow show --output json`: the SDK's `historyFromJSON` fails in this install
+ * ("type must be a Type") because npm keeps separate protobufjs 8 copies under @temporalio/common and
+ * @temporalio/proto next to the top-level protobufjs 7 that @google-cloud/compute needs.
+ */
+export function historyToFixture(history: IHistory): string {
+  const object = History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String });
+  return `${JSON.stringify(object, null, 1)}\n`;
+}
+
+export function historyFromFixture(text: string): proto.temporal.api.history.v1.History {
+  return History.fromObject(JSON.parse(text) as Record<string, unknown>);
+}
+
+/**
+ * With ROLLOUT_RECORD_HISTORIES=1, writes the history of a finished run to test/fixtures/histories/<name>.json
+ * for the replay tests: `ROLLOUT_RECORD_HISTORIES=1 bash scripts/test test/workflows/rollout.test.ts`.
+ */
+export async function recordHistory(client: Client, name: string, workflowId: string, runId?: string): Promise<void> {
+  if (process.env['ROLLOUT_RECORD_HISTORIES'] !== '1') return;
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  await mkdir(HISTORIES_DIR, { recursive: true });
+  await writeFile(`${HISTORIES_DIR}${name}.json`, historyToFixture(history));
+}
+
+export async function rolloutWorkflowBundle(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+}
+
+/** Runs `fn` while a worker serves the rollout workflows with the fake fleet's activities. */
+export async function withRolloutWorker<T>(
+  env: TestWorkflowEnvironment,
+  bundle: WorkflowBundle,
+  fake: FakeFleet,
+  taskQueue: string,
+  fn: () => Promise<T>,
+  options: { maxCachedWorkflows?: number } = {},
+): Promise<T> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: fake.activities(),
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+  });
+  return worker.runUntil(fn);
+}
+
+/** Fast timings so a test spends its (skipped) time only where it means to. */
+export function testInput(overrides: Partial<RolloutInput> = {}): RolloutInput {
+  return {
+    version: NEW_VERSION,
+    requestedBy: 'alice',
+    soak: '3 days',
+    ...overrides,
+    timing: {
+      healthCheckInterval: '6 hours',
+      convergeInterval: '10 minutes',
+      runnersReadyTimeout: '30 minutes',
+      ...overrides.timing,
+    },
+  };
+}
+
+/** Polls the status query until `predicate` holds; fails naming `what` and the last state otherwise. */
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (state: RolloutState) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<RolloutState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RolloutState | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(statusQuery);
+      if (predicate(last)) return last;
+    } catch (error) {
+      // The first workflow task may not have run yet: there is no query handler until it has.
+      if (Date.now() + 200 >= deadline) throw error;
+    }
+    await delay(100);
+  }
+  throw new Error(
+    `rollout never reached: ${what}; last stage ${last?.stage}, gate ${last?.gate?.kind}, timeline: ${JSON.stringify(last?.timeline.slice(-5))}`,
+  );
+}

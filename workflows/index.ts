@@ -1,0 +1,5 @@
+/** Every workflow of the project: the worker registers this module. */
+export * from './mig-worker.js';
+export * from './operations.js';
+export * from './rollout.js';
+export * from './runner-version-check.js';
