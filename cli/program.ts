@@ -124,7 +124,7 @@ export function buildProgram(cli: CliEnvironment): Command {
   for (const [action, description] of [
     ['pause', 'pause a rollout before its next step (in-flight MIG operations finish)'],
     ['resume', 'resume a paused rollout'],
-    ['abort', 'stop a rollout where it is (canaries stay as they are)'],
+    ['abort', 'stop a rollout and roll back whatever is not yet promoted'],
     ['rollback', 'roll canaries and updated MIGs back to the previous template'],
   ] as const) {
     program
@@ -236,6 +236,43 @@ export function buildProgram(cli: CliEnvironment): Command {
         env: cli.env,
         signal: cli.signal,
       });
+    });
+
+  program
+    .command('check-runner-version')
+    .description('check for a runner release the fleet is behind now: create its templates, start its rollout')
+    .action(async (_flags: unknown, command: Command) => {
+      const { checkRunnerVersion } = await import('./commands/check-runner-version.js');
+      await withTemporal(command, (ctx) => checkRunnerVersion(ctx));
+    });
+
+  const schedule = program.command('schedule').description('the schedule that runs the runner-version check');
+  schedule
+    .command('install')
+    .description('create or update the schedule (daily by default, overlapping runs skipped, one missed day caught up)')
+    .option('--every <duration>', 'interval between checks, e.g. "1 day" or "12h"')
+    .option('--cron <expression>', 'a cron expression instead, e.g. "0 6 * * *"')
+    .action(async (flags: { every?: string; cron?: string }, command: Command) => {
+      const { installSchedule, validateScheduleOptions } = await import('./commands/schedule.js');
+      const options = validateScheduleOptions({
+        ...(flags.every === undefined ? {} : { every: flags.every }),
+        ...(flags.cron === undefined ? {} : { cron: flags.cron }),
+      });
+      await withTemporal(command, (ctx) => installSchedule(ctx, options));
+    });
+  schedule
+    .command('show')
+    .description('show the schedule, its next runs and its recent checks')
+    .action(async (_flags: unknown, command: Command) => {
+      const { showSchedule } = await import('./commands/schedule.js');
+      await withTemporal(command, (ctx) => showSchedule(ctx));
+    });
+  schedule
+    .command('remove')
+    .description('delete the schedule (checks already running finish)')
+    .action(async (_flags: unknown, command: Command) => {
+      const { removeSchedule } = await import('./commands/schedule.js');
+      await withTemporal(command, (ctx) => removeSchedule(ctx));
     });
 
   return program;

@@ -22,7 +22,8 @@ test('workflow files may not import Node built-ins', async () => {
     "import { readFileSync } from 'fs';\nexport const text = readFileSync('x', 'utf8');\n",
   ]) {
     const messages = await restrictedImportMessages(code);
-    assert.deepEqual(messages, ['Workflows must stay deterministic: no Node built-ins.'], code);
+    assert.equal(messages.length, 1, code);
+    assert.match(messages[0] ?? '', /Workflows must stay deterministic: no Node built-ins\./);
   }
 });
 
