@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { migNameOf, selectMigRefs, zonesOf } from '../runner-config/matrix.js';
 import { CANARY_VERSION_NAME } from '../runner-config/naming.js';
+import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import { SelectorError } from '../runner-config/selectors.js';
 import type { AutoscalingBounds } from '../runner-config/types.js';
 import { FailureType, permanentFailure, toFailure } from './failures.js';
@@ -24,7 +25,7 @@ import {
 } from './mig-state.js';
 import { planCanary, planDirect, planPromote, planRollback, type MigState, type UpdatePlan } from './mig-updates.js';
 import type { ActivityDeps } from './ports.js';
-import { archivePlatform, compareVersions, parseReleaseDigests, versionFromTag } from './release.js';
+import { archivePlatform, parseReleaseDigests, versionFromTag } from './release.js';
 import { listRunnersByPrefix, migRunnerPrefix, removeRunner } from './runners.js';
 import { ActivityRuntime } from './runtime.js';
 import { createVersionTemplates, listTemplates } from './templates.js';
@@ -544,7 +545,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
         github.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner' }),
       );
       const version = versionFromTag(release.tag_name);
-      if (newerThan !== undefined && compareVersions(version, newerThan) <= 0) return null;
+      if (newerThan !== undefined && compareRunnerVersions(version, newerThan) <= 0) return null;
       const digests = parseReleaseDigests(release.body ?? '');
       if (Object.keys(digests).length === 0) {
         throw permanentFailure(

@@ -38,17 +38,6 @@ export function versionFromTag(tag: string): string {
   return match[1];
 }
 
-/** Numeric comparison of dotted versions (`2.10.0` > `2.9.9`). */
-export function compareVersions(a: string, b: string): number {
-  const left = a.split('.').map(Number);
-  const right = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const difference = (left[i] ?? 0) - (right[i] ?? 0);
-    if (difference !== 0) return Math.sign(difference);
-  }
-  return 0;
-}
-
 /** `actions-runner-linux-x64-2.319.1.tar.gz` -> `linux-x64` for the given version; undefined for other assets. */
 export function archivePlatform(assetName: string, version: string): string | undefined {
   const prefix = 'actions-runner-';

@@ -27,3 +27,4 @@ export { customRunnerLabels, defaultRunnerLabels, runnerLabels, type RunnerVm } 
 export { METADATA_KEYS, runnerArchiveUrl, templateMetadata, type TemplateMetadataOptions } from './metadata.js';
 export { HOOK_ALLOW_LIST_PATH, hookAllowList } from './vm-files.js';
 export { fleetJsonSchemaText } from './json-schema.js';
+export { compareRunnerVersions } from './runner-versions.js';

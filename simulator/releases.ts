@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 
 /** Platforms of an actions/runner release, as named in its assets and `BEGIN SHA <platform>` markers. */
 export const RUNNER_PLATFORMS = [
@@ -70,17 +71,6 @@ export function sha256Hex(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Compares dotted numeric versions (`2.319.1` < `2.320.0`). */
-export function compareVersions(a: string, b: string): number {
-  const left = a.split('.').map(Number);
-  const right = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const diff = (left[i] ?? 0) - (right[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}
-
 /** The actions/runner releases the simulator serves, newest first. */
 export class ReleaseStore {
   private readonly releases: RunnerReleaseRecord[] = [];
@@ -134,7 +124,7 @@ export class ReleaseStore {
       (release) =>
         !release.draft &&
         !release.prerelease &&
-        compareVersions(release.version, runnerVersion) > 0 &&
+        compareRunnerVersions(release.version, runnerVersion) > 0 &&
         (release.security || now - release.publishedAt > 30 * DAY_MS),
     );
   }

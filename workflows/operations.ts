@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { MigSnapshot, RolloutActivities, RunnerInfo } from '../activities/types.js';
+import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import { ENVIRONMENTS, type Environment, type FleetDefinition } from '../runner-config/types.js';
 import {
   OperationFailureType,
@@ -208,7 +209,7 @@ function drift(migs: readonly MigInventory[], runners: readonly RunnerInfo[], ex
     if (!mig.isStable) findings.push({ kind: 'unstable', mig: mig.name, message: `${mig.name} is not stable` });
   }
   const behind = runners.filter(
-    (runner) => runner.runnerVersion !== undefined && compareVersions(runner.runnerVersion, expectedRunner) < 0,
+    (runner) => runner.runnerVersion !== undefined && compareRunnerVersions(runner.runnerVersion, expectedRunner) < 0,
   );
   if (behind.length > 0) {
     const versions = [...new Set(behind.map((runner) => runner.runnerVersion))].sort().join(', ');
@@ -224,15 +225,4 @@ function mostCommonKey(counts: Readonly<Record<string, number>>): string | undef
   let best: [string, number] | undefined;
   for (const entry of Object.entries(counts)) if (best === undefined || entry[1] > best[1]) best = entry;
   return best?.[0];
-}
-
-/** Dotted numeric versions (`2.319.1`): negative when a < b. */
-function compareVersions(a: string, b: string): number {
-  const left = a.split('.').map(Number);
-  const right = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const difference = (left[i] ?? 0) - (right[i] ?? 0);
-    if (difference !== 0) return difference;
-  }
-  return 0;
 }

@@ -5,6 +5,7 @@
  */
 import { durationProblem, parseDuration } from '../runner-config/durations.js';
 import { versionProblem } from '../runner-config/naming.js';
+import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 
 /** Workflow type name the worker registers and the schedule starts. */
 export const RUNNER_VERSION_CHECK_WORKFLOW_TYPE = 'runnerVersionCheck';
@@ -164,17 +165,6 @@ const HOUR_MS = 60 * 60 * 1000;
 /** Workflow id of the rollout the check starts for a runner release: one release, one rollout, ever. */
 export function runnerRolloutWorkflowId(project: string, runnerVersion: string): string {
   return `rollout-${project}-runner-${runnerVersion}`;
-}
-
-/** Numeric comparison of dotted runner versions (`2.330.0` > `2.329.12`). */
-export function compareRunnerVersions(a: string, b: string): number {
-  const left = a.split('.').map(Number);
-  const right = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const difference = (left[i] ?? 0) - (right[i] ?? 0);
-    if (difference !== 0) return Math.sign(difference);
-  }
-  return 0;
 }
 
 const COMMIT_PREFIX = /^[0-9a-f]{10,40}$/;

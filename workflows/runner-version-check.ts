@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RolloutActivities, RunnerReleaseInfo } from '../activities/types.js';
+import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import type { FleetDefinition } from '../runner-config/types.js';
 import { readOptions, NON_RETRYABLE_ACTIVITY_FAILURES } from './activity-options.js';
 import {
@@ -31,7 +32,6 @@ import {
   RUNNER_PLATFORMS,
   RUNNER_VERSION_CHECK_MEMO_KEY,
   RunnerVersionCheckFailure,
-  compareRunnerVersions,
   deadlineOf,
   escalationFor,
   isConverged,

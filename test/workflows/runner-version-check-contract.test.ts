@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDuration } from '../../runner-config/durations.js';
 import { VERSION_PATTERN } from '../../runner-config/naming.js';
+import { compareRunnerVersions } from '../../runner-config/runner-versions.js';
 import {
-  compareRunnerVersions,
   crossedThreshold,
   escalationFor,
   formatDuration,
