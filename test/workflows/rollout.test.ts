@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, before, beforeEach, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { rollout } from '../../workflows/rollout.js';
@@ -33,10 +33,14 @@ import { startTimeSkippingServer, uniqueNames } from '../helpers/temporal.js';
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
 before(async () => {
-  env = await startTimeSkippingServer();
   bundle = await rolloutWorkflowBundle();
 });
-after(async () => {
+// A server per test: on a shared one, time skipping stalled after some tests (one continued as new, one ended in
+// a failed preflight) and the next test's handle.result() waited forever.
+beforeEach(async () => {
+  env = await startTimeSkippingServer();
+});
+afterEach(async () => {
   await env?.teardown();
 });
 
