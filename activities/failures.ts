@@ -58,12 +58,7 @@ export function permanentFailure(
   message: string,
   details?: Record<string, unknown>,
 ): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message: redact(message),
-    nonRetryable: true,
-    ...(details === undefined ? {} : { details: [redactValue(details)] }),
-  });
+  return failure(type, message, true, details);
 }
 
 /** Builds a failure that Temporal retries according to the activity's retry policy. */
@@ -72,10 +67,19 @@ export function transientFailure(
   message: string,
   details?: Record<string, unknown>,
 ): ApplicationFailure {
+  return failure(type, message, false, details);
+}
+
+function failure(
+  type: FailureType,
+  message: string,
+  nonRetryable: boolean,
+  details: Record<string, unknown> | undefined,
+): ApplicationFailure {
   return ApplicationFailure.create({
     type,
     message: redact(message),
-    nonRetryable: false,
+    nonRetryable,
     ...(details === undefined ? {} : { details: [redactValue(details)] }),
   });
 }
