@@ -13,7 +13,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AutoscalingBounds, Environment, MigRef, RolloutPolicy } from '../runner-config/types.js';
-import type { PreflightProblem } from '../activities/types.js';
+import type { CanaryObservations, PreflightProblem } from '../activities/types.js';
 
 export type { PreflightProblem } from '../activities/types.js';
 
@@ -317,11 +317,19 @@ export interface RolloutResult {
   readonly escalations: readonly Escalation[];
 }
 
+/**
+ * Canary VMs the rollout remembers per MIG between health checks (the newest). They travel in every health-check
+ * input and across continue-as-new, so they are bounded: at roughly 150 bytes a VM, 15 kB per canaried MIG.
+ */
+export const MAX_OBSERVED_CANARY_VMS = 100;
+
 /** State carried across continue-as-new. */
 export interface RolloutCarry {
   readonly state: RolloutState;
   readonly processedUpdateIds: readonly string[];
   readonly claimedMigWorkers: readonly string[];
+  /** Per MIG name: what health checks saw of its canary VMs, for the next check (absent in older runs). */
+  readonly canaryObservations?: Readonly<Record<string, CanaryObservations>>;
 }
 
 export interface ApproveRequest {

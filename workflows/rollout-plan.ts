@@ -139,7 +139,9 @@ export function buildPlan(facts: PlanFacts): RolloutPlan {
       });
       continue;
     }
-    const firstRegions = firstRegionsOfDirectTypes(fleet, snapshots, notes);
+    // Testing MIGs are all updated at once: there is no first region to pick (nor to note as missing).
+    const firstRegions =
+      environment === 'testing' ? new Map<string, string>() : firstRegionsOfDirectTypes(fleet, snapshots, notes);
     for (const snapshot of snapshots) {
       const type = fleet.types.find((candidate) => candidate.name === snapshot.ref.type);
       if (type === undefined) {

@@ -16,9 +16,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
-import type { MigSnapshot, PreflightProblem, RolloutActivities } from '../activities/types.js';
+import type {
+  CanaryHealth,
+  CanaryObservations,
+  MigSnapshot,
+  PreflightProblem,
+  RolloutActivities,
+} from '../activities/types.js';
 import type { AutoscalingBounds, Environment } from '../runner-config/types.js';
-import { readOptions } from './activity-options.js';
+import { readOptions, waitOptions } from './activity-options.js';
 import { forEachBounded } from './concurrency.js';
 import { durationMs } from './durations.js';
 import { migWorker } from './mig-worker.js';
@@ -32,6 +38,7 @@ import {
 } from './mig-worker-contract.js';
 import { addTimeline, applyControl, controlProblem, type Control } from './rollout-controls.js';
 import {
+  MAX_OBSERVED_CANARY_VMS,
   ROLLOUT_FAILURE_TYPES,
   RolloutEnvironmentSearchAttribute,
   RolloutStageSearchAttribute,
@@ -64,6 +71,14 @@ import { renderDetails } from './rollout-details.js';
 import { buildPlan, inputProblems, neededTemplates, resolveSelection, resolveTiming } from './rollout-plan.js';
 
 const reads = proxyActivities<RolloutActivities>(readOptions);
+
+/**
+ * Ephemeral VMs delete themselves after every job, so a busy MIG is often caught mid-churn by one read. Preflight
+ * waits this long for such a MIG to settle before reporting it as unstable.
+ */
+const STABILITY_WAIT = '15 minutes';
+const STABILITY_WAIT_MS = durationMs(STABILITY_WAIT, 'stability wait');
+const stabilityWaits = proxyActivities<RolloutActivities>(waitOptions(STABILITY_WAIT_MS));
 
 /** Computes the plan and every preflight problem without changing anything (`rollout start --plan`). */
 export async function planRollout(input: RolloutInput): Promise<RolloutPlan> {
@@ -124,6 +139,8 @@ class RolloutRun {
   private readonly state: RolloutState;
   private readonly processedUpdateIds: string[];
   private claimedMigWorkers: string[];
+  /** What health checks saw of each MIG's canary VMs, passed back to the next check of that MIG. */
+  private readonly observations: Map<string, CanaryObservations>;
   private readonly reports = new Map<string, MigReport & { kind: 'result' }>();
   private outstandingCommands = 0;
   private commandSeq = 0;
@@ -136,6 +153,7 @@ class RolloutRun {
     const carried = input.continued;
     this.processedUpdateIds = [...(carried?.processedUpdateIds ?? [])];
     this.claimedMigWorkers = [...(carried?.claimedMigWorkers ?? [])];
+    this.observations = new Map(Object.entries(carried?.canaryObservations ?? {}));
     this.state = carried?.state ?? {
       workflowId: info.workflowId,
       version: input.version,
@@ -325,8 +343,10 @@ class RolloutRun {
       message: `${plan.migs.length} MIGs, stages ${plan.stages.join(' -> ')}, soak ${plan.soak}`,
     });
     this.refreshDetails();
+    const settled = await this.settleUnstableMigs(plan.problems);
+    if (settled.length !== plan.problems.length) this.state.plan = { ...plan, problems: settled };
     // Claims are checked even when the plan has problems, so the operator sees every problem at once.
-    const problems = [...plan.problems, ...(await this.claimMigWorkers(plan))];
+    const problems = [...settled, ...(await this.claimMigWorkers(plan))];
     if (problems.length > 0) {
       this.state.problems = problems;
       await this.releaseMigWorkers();
@@ -342,6 +362,43 @@ class RolloutRun {
     }
     const next = plan.stages[1];
     this.enterStage(next === undefined || next === 'done' ? 'done' : next);
+  }
+
+  /**
+   * When instability is all that stands in the way, waits for each unstable MIG to settle (stable, version target
+   * reached) and returns the problems left. With other problems the rollout cannot start anyway, so they are
+   * reported at once without waiting.
+   */
+  private async settleUnstableMigs(problems: readonly PreflightProblem[]): Promise<PreflightProblem[]> {
+    const unstable = problems.filter((problem) => problem.code === 'mig-not-stable');
+    if (unstable.length === 0 || unstable.length !== problems.length) return [...problems];
+    const remaining: PreflightProblem[] = [];
+    await forEachBounded(unstable, this.timing.maxConcurrency, async (problem) => {
+      const mig = this.state.migs.find((candidate) => candidate.name === problem.mig);
+      if (mig === undefined) {
+        remaining.push(problem);
+        return;
+      }
+      try {
+        await stabilityWaits.waitForMigStable(
+          { region: mig.region, name: mig.name },
+          { timeoutMinutes: STABILITY_WAIT_MS / 60_000 },
+        );
+      } catch (error) {
+        remaining.push({
+          ...problem,
+          message: `${problem.message} (waited ${STABILITY_WAIT}: ${failureMessage(error)})`,
+        });
+      }
+    });
+    if (remaining.length < unstable.length) {
+      addTimeline(this.state, {
+        at: now(),
+        kind: 'settled',
+        message: `${unstable.length - remaining.length} MIG(s) settled after being caught mid-change`,
+      });
+    }
+    return remaining;
   }
 
   /** Starts one worker per MIG; a worker id already running means another rollout owns that MIG. */
@@ -554,19 +611,27 @@ class RolloutRun {
       message:
         targets.length === 0 ? 'nothing to roll back' : `rolling back ${targets.map((mig) => mig.name).join(', ')}`,
     });
+    // Taking the canary version away, or updating back, replaces no VM by itself: idle VMs still on the new
+    // template are drained so the MIG recreates them on the old one; busy ones leave after their job.
     await this.operate(
       targets,
       'rollback',
       (mig): MigStep[] =>
         mig.role === 'canary'
-          ? [{ kind: 'rollback-canary', canaryTemplate: mig.toTemplate }]
+          ? [
+              { kind: 'rollback-canary', canaryTemplate: mig.toTemplate },
+              { kind: 'drain', keepTemplate: mig.fromTemplate },
+            ]
           : mig.role === 'testing'
             ? [
                 { kind: 'direct-update', template: mig.fromTemplate },
                 { kind: 'set-autoscaling', bounds: mig.previousAutoscaling ?? fleetBounds },
                 { kind: 'drain' },
               ]
-            : [{ kind: 'direct-update', template: mig.fromTemplate }],
+            : [
+                { kind: 'direct-update', template: mig.fromTemplate },
+                { kind: 'drain', keepTemplate: mig.fromTemplate },
+              ],
       (mig) => {
         mig.phase = 'rolled-back';
       },
@@ -681,11 +746,7 @@ class RolloutRun {
     let failed = 0;
     for (const mig of this.migs('testing')) {
       try {
-        const health = await reads.canaryHealth({
-          mig: { region: mig.region, name: mig.name },
-          canaryTemplate: mig.toTemplate,
-          since: mig.updatedAt ?? this.state.startedAt,
-        });
+        const health = await this.canaryHealth(mig);
         succeeded += health.canaryJobs.succeeded;
         failed += health.canaryJobs.failed;
       } catch (error) {
@@ -752,11 +813,7 @@ class RolloutRun {
         `${mig.name}: runners on ${mig.toTemplate} not online within ${this.timing.runnersReadyTimeout}: ${report.failure?.message ?? 'no result'}`,
       ];
       try {
-        const health = await reads.canaryHealth({
-          mig: { region: mig.region, name: mig.name },
-          canaryTemplate: mig.toTemplate,
-          since: mig.updatedAt ?? this.state.startedAt,
-        });
+        const health = await this.canaryHealth(mig);
         evidence.push(...health.problems.map((problem) => `${mig.name}: ${problem}`));
       } catch (error) {
         evidence.push(`${mig.name}: health evidence unavailable: ${failureMessage(error)}`);
@@ -772,11 +829,7 @@ class RolloutRun {
     const evidence: string[] = [];
     await forEachBounded(this.canaried(), this.timing.maxConcurrency, async (mig) => {
       try {
-        const health = await reads.canaryHealth({
-          mig: { region: mig.region, name: mig.name },
-          canaryTemplate: mig.toTemplate,
-          since: mig.updatedAt ?? this.state.startedAt,
-        });
+        const health = await this.canaryHealth(mig);
         const consecutiveFailures = health.healthy ? 0 : (mig.health?.consecutiveFailures ?? 0) + 1;
         mig.health = { healthy: health.healthy, problems: [...health.problems], checkedAt: now(), consecutiveFailures };
         mig.runnersNew = health.canaryRunnersOnline;
@@ -798,6 +851,25 @@ class RolloutRun {
     });
     this.refreshDetails();
     if (evidence.length > 0) this.failHealthGate(evidence);
+  }
+
+  /**
+   * One health check of the new template on `mig`. Activities keep no state and canary VMs delete themselves
+   * after each job, so what earlier checks saw goes back in as `previous`: without it the jobs of VMs already gone
+   * would count as the base's, and a boot loop would show only while a VM happens to be recreated.
+   */
+  private async canaryHealth(mig: MigState): Promise<CanaryHealth> {
+    const previous = this.observations.get(mig.name);
+    const health = await reads.canaryHealth({
+      mig: { region: mig.region, name: mig.name },
+      canaryTemplate: mig.toTemplate,
+      since: mig.updatedAt ?? this.state.startedAt,
+      ...(previous === undefined ? {} : { previous }),
+    });
+    if (health.observations !== undefined) {
+      this.observations.set(mig.name, { vms: health.observations.vms.slice(-MAX_OBSERVED_CANARY_VMS) });
+    }
+    return health;
   }
 
   private failHealthGate(evidence: string[]): void {
@@ -948,8 +1020,19 @@ class RolloutRun {
         state: this.state,
         processedUpdateIds: this.processedUpdateIds,
         claimedMigWorkers: this.claimedMigWorkers,
+        canaryObservations: this.carriedObservations(),
       },
     });
+  }
+
+  /** Observations of MIGs still checked: those being tested or carrying an unpromoted canary. */
+  private carriedObservations(): Record<string, CanaryObservations> {
+    const carried: Record<string, CanaryObservations> = {};
+    for (const mig of [...this.migs('testing'), ...this.canaried()]) {
+      const observed = this.observations.get(mig.name);
+      if (observed !== undefined && mig.phase !== 'restored') carried[mig.name] = observed;
+    }
+    return carried;
   }
 
   private enterStage(stage: RolloutStage): void {

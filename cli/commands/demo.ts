@@ -20,8 +20,8 @@ import {
   type RolloutState,
 } from '../../workflows/rollout-contract.js';
 import { connectClient, workflowUrl, type CommandContext } from '../context.js';
-import { OperationFailedError } from '../errors.js';
-import { runOperation } from '../operations.js';
+import { CliError, OperationFailedError } from '../errors.js';
+import { requireWorker, runOperation } from '../operations.js';
 import type { Output } from '../output.js';
 import { startStack } from '../stack.js';
 import { createTemplates } from './templates.js';
@@ -86,6 +86,7 @@ export async function demo(output: Output, options: DemoOptions): Promise<DemoSu
       const ctx: CommandContext = { client, temporal, output, signal: options.signal };
       // A fresh version each run: 10 hex digits stand in for the config commit, `dmo` marks it as a demo.
       const version = `${randomBytes(5).toString('hex')}-dmo`;
+      await waitForWorker(ctx);
       await createTemplates(ctx, { version });
       const result = await runRollout(ctx, version, options);
       const inventory = await runOperation<FleetInventoryInput, FleetInventory>(
@@ -120,6 +121,22 @@ export async function demo(output: Output, options: DemoOptions): Promise<DemoSu
   }
 }
 
+/** The worker reports ready as it starts polling; the server lists it as a poller a moment later. */
+const WORKER_VISIBLE_TIMEOUT_MS = 30_000;
+
+async function waitForWorker(ctx: CommandContext): Promise<void> {
+  const deadline = Date.now() + WORKER_VISIBLE_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await requireWorker(ctx);
+      return;
+    } catch (error) {
+      if (!(error instanceof CliError) || Date.now() > deadline) throw error;
+      await sleep(250, undefined, { signal: ctx.signal });
+    }
+  }
+}
+
 async function runRollout(ctx: CommandContext, version: string, options: DemoOptions): Promise<RolloutResult> {
   const input: RolloutInput = {
     version,
@@ -130,8 +147,10 @@ async function runRollout(ctx: CommandContext, version: string, options: DemoOpt
     timing: DEMO_TIMING,
   };
   const plan = await runOperation<RolloutInput, RolloutPlan>(ctx, PLAN_ROLLOUT_WORKFLOW_TYPE, input, `plan-${version}`);
-  if (plan.problems.length > 0) {
-    throw new OperationFailedError(`preflight failed: ${plan.problems.map((problem) => problem.message).join('; ')}`);
+  // The rollout waits for MIGs caught mid-change itself (busy MIGs churn VMs); any other problem stops the demo.
+  const blocking = plan.problems.filter((problem) => problem.code !== 'mig-not-stable');
+  if (blocking.length > 0) {
+    throw new OperationFailedError(`preflight failed: ${blocking.map((problem) => problem.message).join('; ')}`);
   }
   const handle = await ctx.client.workflow.start<(input: RolloutInput) => Promise<RolloutResult>>(
     ROLLOUT_WORKFLOW_TYPE,

@@ -7,6 +7,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type {
   CanaryHealth,
+  CanaryObservations,
   ConvergenceProgress,
   DrainResult,
   MigLocator,
@@ -111,6 +112,13 @@ const MUTATIONS: ReadonlySet<keyof RolloutActivities> = new Set<keyof RolloutAct
   'createTemplates',
 ]);
 
+/** One canaryHealth call: the observations it was given and the ones it returned. */
+export interface FakeHealthCheck {
+  readonly mig: string;
+  readonly previous: CanaryObservations | undefined;
+  readonly returned: CanaryObservations;
+}
+
 export class FakeFleet {
   readonly fleet: FleetDefinition;
   readonly migs = new Map<string, FakeMig>();
@@ -122,6 +130,10 @@ export class FakeFleet {
   readonly runnersNeverReady = new Set<string>();
   /** Remaining failures per `activity:mig` key. */
   readonly failures = new Map<string, number>();
+  /** Every canaryHealth call in order, with the observations passed in and out. */
+  readonly healthChecks: FakeHealthCheck[] = [];
+  /** New canary VMs each health check reports having seen (ephemeral VMs come and go between checks). */
+  canaryVmsPerCheck = 1;
   /** Old instances one drain replaces (so convergence takes a few rounds). */
   drainBatch = 1;
   private readonly holds = new Map<string, { reached: () => void; released: Promise<void>; reachedP: Promise<void> }>();
@@ -371,8 +383,20 @@ export class FakeFleet {
         }
         return { mig: locator, drained, skippedBusy: [], removedStuck: [] };
       },
-      canaryHealth: async ({ mig: locator, canaryTemplate }): Promise<CanaryHealth> => {
+      canaryHealth: async ({ mig: locator, canaryTemplate, previous }): Promise<CanaryHealth> => {
         await this.enter('canaryHealth', locator.name);
+        const seen = this.healthChecks.filter((check) => check.mig === locator.name).length;
+        const observations: CanaryObservations = {
+          vms: [
+            ...(previous?.vms ?? []),
+            ...Array.from({ length: this.canaryVmsPerCheck }, (_, index) => ({
+              name: `${locator.name}-canary-${seen}-${index}`,
+              lives: [new Date(0).toISOString()],
+              registered: true,
+            })),
+          ],
+        };
+        this.healthChecks.push({ mig: locator.name, previous, returned: observations });
         const mig = this.mig(locator.name);
         const canaryInstances = mig.instances.filter((template) => template === canaryTemplate).length;
         const unhealthy = this.unhealthy.has(mig.name);
@@ -388,6 +412,7 @@ export class FakeFleet {
           canaryRecreations: mig.recreations,
           canaryJobs: { succeeded: unhealthy ? 0 : 5, failed: unhealthy ? 3 : 0 },
           baseJobs: { succeeded: 20, failed: 0 },
+          observations,
         };
       },
       convergence: async ({ mig: locator, targetTemplate }): Promise<ConvergenceProgress> => {

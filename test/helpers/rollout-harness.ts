@@ -9,7 +9,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { statusQuery, type RolloutInput, type RolloutState } from '../../workflows/rollout-contract.js';
+import { migWorkflowId, statusQuery, type RolloutInput, type RolloutState } from '../../workflows/rollout-contract.js';
 import { NEW_VERSION, type FakeFleet } from './fake-activities.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -35,7 +35,7 @@ export function historyFromFixture(text: string): proto.temporal.api.history.v1.
 
 /**
  * With ROLLOUT_RECORD_HISTORIES=1, writes the history of a finished run to test/fixtures/histories/<name>.json
- * for the replay tests: `ROLLOUT_RECORD_HISTORIES=1 bash scripts/test test/workflows/rollout.test.ts`.
+ * for the replay tests: `ROLLOUT_RECORD_HISTORIES=1 bash scripts/test test/workflows/rollout*.test.ts`.
  */
 export async function recordHistory(client: Client, name: string, workflowId: string, runId?: string): Promise<void> {
   if (process.env['ROLLOUT_RECORD_HISTORIES'] !== '1') return;
@@ -64,7 +64,26 @@ export async function withRolloutWorker<T>(
     activities: fake.activities(),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
-  return worker.runUntil(fn);
+  return worker.runUntil(async () => {
+    const result = await fn();
+    await finishMigWorkers(env, fake);
+    return result;
+  });
+}
+
+/**
+ * Waits for this fleet's per-MIG workers to end while the worker still runs. A released MIG worker ends on its
+ * next workflow task; left unprocessed on a queue nobody polls any more, that task would keep the time-skipping
+ * server from ever skipping time again, and every later test in the file would hang.
+ */
+async function finishMigWorkers(env: TestWorkflowEnvironment, fake: FakeFleet): Promise<void> {
+  for (const name of fake.migs.keys()) {
+    try {
+      await env.client.workflow.getHandle(migWorkflowId(fake.fleet.project, name)).result();
+    } catch {
+      // Never started, or terminated by the test: nothing is left to run.
+    }
+  }
 }
 
 /** Fast timings so a test spends its (skipped) time only where it means to. */

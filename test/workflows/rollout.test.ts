@@ -277,6 +277,26 @@ test('abort during canary rolls back the canaries already placed and finishes ab
   assert.equal(result.counts.converged, 0);
 });
 
+test('preflight waits for MIGs caught mid-change instead of failing on them', async (t) => {
+  const { fake, taskQueue, workflowId } = setup(t.name);
+  const churning = fake.migName({ environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-west1' });
+  fake.mig(churning).isStable = false;
+  const state = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
+    const handle = await env.client.workflow.start(rollout, {
+      taskQueue,
+      workflowId,
+      args: [testInput({ environments: ['prod'], groups: 'presubmit', types: 'cpu' })],
+    });
+    const state = await waitForState(handle, (s) => s.stage === 'soak', 'soak');
+    await handle.terminate('test over');
+    return state;
+  });
+  assert.deepEqual(state.problems, []);
+  assert.deepEqual(state.plan?.problems, []);
+  assert.ok(fake.calls.some((call) => call.activity === 'waitForMigStable' && call.mig === churning));
+  assert.ok(state.timeline.some((event) => event.kind === 'settled'));
+});
+
 test('continue-as-new carries the state, and signals sent around it are neither lost nor doubled', async (t) => {
   const { fake, taskQueue, workflowId } = setup(t.name);
   const { result, state } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
