@@ -278,7 +278,14 @@ export interface RolloutState {
   pause?: PauseInfo | undefined;
   stop?: StopRequest | undefined;
   approvals: Approval[];
-  soak?: { startedAt: string; endsAt: string; duration: string; reason?: string };
+  soak?: {
+    startedAt: string;
+    endsAt: string;
+    duration: string;
+    reason?: string;
+    /** When the latest round of health checks started: the next one is due a health-check interval later. */
+    lastCheckAt?: string;
+  };
   /** Latest events, oldest first (bounded; `timelineDropped` counts the ones that scrolled out). */
   timeline: TimelineEvent[];
   timelineDropped: number;
@@ -330,6 +337,17 @@ export interface RolloutCarry {
   readonly claimedMigWorkers: readonly string[];
   /** Per MIG name: what health checks saw of its canary VMs, for the next check (absent in older runs). */
   readonly canaryObservations?: Readonly<Record<string, CanaryObservations>>;
+  /** A per-MIG round the previous run stopped part-way through to keep its history short, to finish first. */
+  readonly unfinishedRound?: UnfinishedRound;
+}
+
+/**
+ * Rounds that repeat over the same MIGs (health checks, convergence reads, idle drains) have no per-MIG phase to
+ * resume from, so the MIGs a round had not reached travel with the continue-as-new.
+ */
+export interface UnfinishedRound {
+  readonly kind: 'health' | 'convergence' | 'drain';
+  readonly migs: readonly string[];
 }
 
 export interface ApproveRequest {

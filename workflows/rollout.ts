@@ -8,6 +8,7 @@ import {
   currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -66,6 +67,7 @@ import {
   type RolloutStage,
   type RolloutState,
   type RolloutTiming,
+  type UnfinishedRound,
 } from './rollout-contract.js';
 import { renderDetails } from './rollout-details.js';
 import { buildPlan, inputProblems, neededTemplates, resolveSelection, resolveTiming } from './rollout-plan.js';
@@ -134,6 +136,12 @@ function failureMessage(error: unknown): string {
 
 const PROCESSED_UPDATE_IDS_LIMIT = 500;
 
+/**
+ * Rollouts started before fan-outs stopped part-way for continue-as-new replay without it: their histories ran
+ * every fan-out to the end.
+ */
+const BOUNDED_FAN_OUT_PATCH = 'bounded-fan-out';
+
 class RolloutRun {
   private readonly timing: RolloutTiming;
   private readonly state: RolloutState;
@@ -145,6 +153,8 @@ class RolloutRun {
   private outstandingCommands = 0;
   private commandSeq = 0;
   private readonly searchAttributesEnabled: boolean;
+  private readonly boundedFanOut: boolean;
+  private unfinishedRound: UnfinishedRound | undefined;
 
   constructor(private readonly input: RolloutInput) {
     this.timing = resolveTiming(input);
@@ -154,6 +164,8 @@ class RolloutRun {
     this.processedUpdateIds = [...(carried?.processedUpdateIds ?? [])];
     this.claimedMigWorkers = [...(carried?.claimedMigWorkers ?? [])];
     this.observations = new Map(Object.entries(carried?.canaryObservations ?? {}));
+    this.unfinishedRound = carried?.unfinishedRound;
+    this.boundedFanOut = patched(BOUNDED_FAN_OUT_PATCH);
     this.state = carried?.state ?? {
       workflowId: info.workflowId,
       version: input.version,
@@ -289,11 +301,15 @@ class RolloutRun {
   }
 
   async execute(): Promise<RolloutResult> {
-    if (this.input.continued === undefined) await this.preflight();
+    if (this.state.stage === 'preflight') await this.preflight();
     this.refreshDetails();
     for (;;) {
       if (this.stopping) return this.stopAndRollBack();
       switch (this.state.stage) {
+        case 'failed-preflight':
+          // A run that continued as new while releasing the MIGs of a failed preflight.
+          await this.releaseMigWorkers();
+          throw preflightFailure(this.state.problems);
         case 'test':
           await this.testStage();
           break;
@@ -320,6 +336,28 @@ class RolloutRun {
   // Preflight
 
   private async preflight(): Promise<void> {
+    if (this.state.plan === undefined) await this.planAndSettle();
+    const plan = this.plan();
+    // Claims are checked even when the plan has problems, so the operator sees every problem at once.
+    await this.claimMigWorkers(plan);
+    const problems = [...plan.problems, ...this.state.problems];
+    if (problems.length > 0) {
+      this.state.problems = problems;
+      if (this.boundedFanOut) {
+        // The stage first: releasing a thousand workers may continue as new, and the next run must not claim again.
+        this.enterStage('failed-preflight');
+        await this.releaseMigWorkers();
+      } else {
+        await this.releaseMigWorkers();
+        this.enterStage('failed-preflight');
+      }
+      throw preflightFailure(problems);
+    }
+    const next = plan.stages[1];
+    this.enterStage(next === undefined || next === 'done' ? 'done' : next);
+  }
+
+  private async planAndSettle(): Promise<void> {
     if (this.searchAttributesEnabled) {
       upsertSearchAttributes([
         { key: RolloutVersionSearchAttribute, value: this.input.version },
@@ -345,23 +383,6 @@ class RolloutRun {
     this.refreshDetails();
     const settled = await this.settleUnstableMigs(plan.problems);
     if (settled.length !== plan.problems.length) this.state.plan = { ...plan, problems: settled };
-    // Claims are checked even when the plan has problems, so the operator sees every problem at once.
-    const problems = [...settled, ...(await this.claimMigWorkers(plan))];
-    if (problems.length > 0) {
-      this.state.problems = problems;
-      await this.releaseMigWorkers();
-      this.enterStage('failed-preflight');
-      throw ApplicationFailure.nonRetryable(
-        `preflight found ${problems.length} problem(s); nothing was changed:\n` +
-          problems
-            .map((problem) => `- ${problem.mig === undefined ? '' : `${problem.mig}: `}${problem.message}`)
-            .join('\n'),
-        ROLLOUT_FAILURE_TYPES.preflightFailed,
-        problems,
-      );
-    }
-    const next = plan.stages[1];
-    this.enterStage(next === undefined || next === 'done' ? 'done' : next);
   }
 
   /**
@@ -401,10 +422,17 @@ class RolloutRun {
     return remaining;
   }
 
-  /** Starts one worker per MIG; a worker id already running means another rollout owns that MIG. */
-  private async claimMigWorkers(plan: RolloutPlan): Promise<PreflightProblem[]> {
-    const problems: PreflightProblem[] = [];
-    await forEachBounded(this.state.migs, this.timing.maxConcurrency, async (mig) => {
+  /**
+   * Starts one worker per MIG; a worker id already running means another rollout owns that MIG, recorded as a
+   * problem. Resumes where an earlier run stopped: MIGs already claimed or found owned are not tried again.
+   */
+  private async claimMigWorkers(plan: RolloutPlan): Promise<void> {
+    const claimed = new Set(this.claimedMigWorkers);
+    const owned = new Set(this.state.problems.map((problem) => problem.mig));
+    const unclaimed = this.state.migs.filter(
+      (mig) => !claimed.has(migWorkflowId(plan.project, mig.name)) && !owned.has(mig.name),
+    );
+    const deferred = await this.fanOut(unclaimed, async (mig) => {
       const workflowId = migWorkflowId(plan.project, mig.name);
       try {
         await startChild(migWorker, {
@@ -427,26 +455,26 @@ class RolloutRun {
         this.claimedMigWorkers.push(workflowId);
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        problems.push({
+        this.state.problems.push({
           mig: mig.name,
           code: 'mig-in-another-rollout',
           message: `MIG ${mig.name} is being changed by another rollout (worker ${workflowId} is running)`,
         });
       }
     });
-    return problems;
+    if (deferred.length > 0) await this.continueAsNewNow();
   }
 
   private async releaseMigWorkers(): Promise<void> {
-    const workers = this.claimedMigWorkers;
-    this.claimedMigWorkers = [];
-    await forEachBounded(workers, this.timing.maxConcurrency, async (workflowId) => {
+    const deferred = await this.fanOut([...this.claimedMigWorkers], async (workflowId) => {
       try {
         await getExternalWorkflowHandle(workflowId).signal(migReleaseSignal);
       } catch (error) {
         log.warn('MIG worker already gone', { workflowId, error: String(error) });
       }
+      this.claimedMigWorkers = this.claimedMigWorkers.filter((claimed) => claimed !== workflowId);
     });
+    if (deferred.length > 0) await this.continueAsNewNow();
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -519,10 +547,17 @@ class RolloutRun {
     }
     const endsAt = Date.parse(this.state.soak.endsAt);
     const interval = durationMs(this.timing.healthCheckInterval, 'healthCheckInterval');
-    while (!this.stopping && Date.now() < endsAt) {
-      await condition(() => this.stopping || this.shouldContinueAsNew(), Math.min(interval, endsAt - Date.now()));
-      if (this.stopping) return;
-      await this.continueAsNewIfDue();
+    // A round cut short by a continue-as-new is finished first, even when the soak's end came meanwhile.
+    while (!this.stopping && (Date.now() < endsAt || this.unfinishedRound?.kind === 'health')) {
+      if (this.unfinishedRound?.kind !== 'health') {
+        // From the latest round, not from now: a continue-as-new during the wait must not restart it.
+        const lastCheckAt = this.state.soak.lastCheckAt ?? this.state.soak.startedAt;
+        const wait = Math.min(Date.parse(lastCheckAt) + interval, endsAt) - Date.now();
+        if (wait > 0) await condition(() => this.stopping || this.shouldContinueAsNew(), wait);
+        if (this.stopping) return;
+        await this.continueAsNewIfDue();
+        this.state.soak.lastCheckAt = now();
+      }
       await this.checkHealth();
     }
     if (!this.stopping) this.enterStage('promote');
@@ -556,7 +591,10 @@ class RolloutRun {
       const pending = this.state.migs.filter(
         (mig) => mig.role !== 'testing' && mig.phase !== 'converged' && mig.phase !== 'rolled-back',
       );
-      await forEachBounded(pending, this.timing.maxConcurrency, async (mig) => {
+      // A run that stopped part-way through the drains resumes them; the convergence reads of that round are done.
+      const resumingDrains = this.unfinishedRound?.kind === 'drain';
+      const read = resumingDrains ? [] : this.takeRound('convergence', pending);
+      const unread = await this.fanOut(read, async (mig) => {
         try {
           const progress = await reads.convergence({
             mig: { region: mig.region, name: mig.name },
@@ -579,13 +617,21 @@ class RolloutRun {
           mig.problem = `convergence check failed: ${failureMessage(error)}`;
         }
       });
+      if (unread.length > 0) await this.continueAsNewNow({ kind: 'convergence', migs: unread.map((mig) => mig.name) });
       const remaining = pending.filter((mig) => mig.phase !== 'converged');
       this.refreshDetails();
       if (remaining.length === 0) break;
       if (this.state.pause === undefined) {
-        await this.operate(remaining, 'drain old idle runners', (mig) => [
-          { kind: 'drain', keepTemplate: mig.toTemplate },
-        ]);
+        await this.operate(
+          this.takeRound('drain', remaining),
+          'drain old idle runners',
+          (mig) => [{ kind: 'drain', keepTemplate: mig.toTemplate }],
+          undefined,
+          { round: 'drain' },
+        );
+      } else if (resumingDrains) {
+        // Paused: the drains are skipped this round, as they would have been without the continue-as-new.
+        this.unfinishedRound = undefined;
       }
       if (this.stopping) return;
       await condition(() => this.stopping || this.shouldContinueAsNew(), interval);
@@ -789,7 +835,7 @@ class RolloutRun {
   private async verify(migs: MigState[]): Promise<boolean> {
     const plan = this.plan();
     const failed: string[] = [];
-    await forEachBounded(migs, this.timing.maxConcurrency, async (mig) => {
+    const unverified = await this.fanOut(migs, async (mig) => {
       if (mig.verifiedAt !== undefined) return;
       const count =
         mig.role === 'testing'
@@ -820,14 +866,18 @@ class RolloutRun {
       }
       failed.push(...evidence);
     });
-    if (failed.length === 0) return true;
-    this.failHealthGate(failed);
-    return false;
+    if (failed.length > 0) {
+      this.failHealthGate(failed);
+      return false;
+    }
+    // The MIGs left are verified by the next run, which re-enters the stage.
+    if (unverified.length > 0) await this.continueAsNewNow();
+    return true;
   }
 
   private async checkHealth(): Promise<void> {
     const evidence: string[] = [];
-    await forEachBounded(this.canaried(), this.timing.maxConcurrency, async (mig) => {
+    const unchecked = await this.fanOut(this.takeRound('health', this.canaried()), async (mig) => {
       try {
         const health = await this.canaryHealth(mig);
         const consecutiveFailures = health.healthy ? 0 : (mig.health?.consecutiveFailures ?? 0) + 1;
@@ -850,7 +900,11 @@ class RolloutRun {
       }
     });
     this.refreshDetails();
-    if (evidence.length > 0) this.failHealthGate(evidence);
+    if (evidence.length > 0) {
+      this.failHealthGate(evidence);
+      return;
+    }
+    if (unchecked.length > 0) await this.continueAsNewNow({ kind: 'health', migs: unchecked.map((mig) => mig.name) });
   }
 
   /**
@@ -900,15 +954,17 @@ class RolloutRun {
     label: string,
     steps: (mig: MigState) => MigStep[],
     done?: (mig: MigState) => void,
-    options: { evenWhenStopping?: boolean } = {},
+    options: { evenWhenStopping?: boolean; round?: UnfinishedRound['kind'] } = {},
   ): Promise<boolean> {
     const interrupted = (): boolean => options.evenWhenStopping !== true && this.stopping;
     let todo = migs;
     while (todo.length > 0) {
       const failed: MigState[] = [];
-      await forEachBounded(todo, this.timing.maxConcurrency, async (mig) => {
-        await condition(() => this.state.pause === undefined || interrupted());
+      const deferred = await this.fanOut(todo, async (mig) => {
+        // A long pause must not grow the history either (MIG workers report in while it lasts).
+        await condition(() => this.state.pause === undefined || interrupted() || this.historyFull());
         if (interrupted()) return;
+        if (this.historyFull()) return false;
         const planned = steps(mig);
         const report = await this.command(mig, planned);
         report.results.forEach((result, index) => {
@@ -925,12 +981,19 @@ class RolloutRun {
         this.refreshDetails();
       });
       if (interrupted()) return false;
+      if (failed.length > 0) {
+        const reason = `${label} failed on ${failed.map((mig) => `${mig.name} (${mig.problem})`).join(', ')}; resume to retry`;
+        this.state.pause = { identity: 'rollout', reason, at: now() };
+        addTimeline(this.state, { at: now(), kind: 'paused', identity: 'rollout', message: reason });
+        log.warn('step failed; rollout paused', { label, failed: failed.map((mig) => mig.name) });
+        this.refreshDetails();
+      }
+      if (deferred.length > 0) {
+        // Stage operations resume from each MIG's phase; a repeated round needs its MIGs carried.
+        const left = [...failed, ...deferred].map((mig) => mig.name);
+        await this.continueAsNewNow(options.round === undefined ? undefined : { kind: options.round, migs: left });
+      }
       if (failed.length === 0) return true;
-      const reason = `${label} failed on ${failed.map((mig) => `${mig.name} (${mig.problem})`).join(', ')}; resume to retry`;
-      this.state.pause = { identity: 'rollout', reason, at: now() };
-      addTimeline(this.state, { at: now(), kind: 'paused', identity: 'rollout', message: reason });
-      log.warn('step failed; rollout paused', { label, failed: failed.map((mig) => mig.name) });
-      this.refreshDetails();
       await condition(() => this.state.pause === undefined || interrupted());
       if (interrupted()) return false;
       todo = failed;
@@ -996,31 +1059,65 @@ class RolloutRun {
   // ---------------------------------------------------------------------------------------------------------------
   // Bookkeeping
 
-  private shouldContinueAsNew(): boolean {
+  private historyLong(): boolean {
     const info = workflowInfo();
-    return (
-      this.outstandingCommands === 0 &&
-      (info.continueAsNewSuggested || info.historyLength > this.timing.maxHistoryEvents)
-    );
+    return info.continueAsNewSuggested || info.historyLength > this.timing.maxHistoryEvents;
+  }
+
+  private shouldContinueAsNew(): boolean {
+    return this.outstandingCommands === 0 && this.historyLong();
+  }
+
+  /** Whether a fan-out should start no further MIG, so the run can continue as new. */
+  private historyFull(): boolean {
+    return this.boundedFanOut && this.historyLong();
+  }
+
+  /**
+   * Runs `fn` over `items`, a bounded number at once, like forEachBounded, but starts no further item once the
+   * history is long: one pass over a thousand MIGs costs several thousand events. Returns the items not run (also
+   * those `fn` declined by returning false); the caller continues as new and the next run takes them up.
+   */
+  private async fanOut<T>(items: readonly T[], fn: (item: T) => Promise<boolean | void>): Promise<T[]> {
+    const deferred: T[] = [];
+    await forEachBounded(items, this.timing.maxConcurrency, async (item) => {
+      if (this.historyFull() || (await fn(item)) === false) deferred.push(item);
+    });
+    return deferred;
+  }
+
+  /** The MIGs of a round of `kind`: those an earlier run had not reached, if it stopped part-way through one. */
+  private takeRound(kind: UnfinishedRound['kind'], migs: MigState[]): MigState[] {
+    const unfinished = this.unfinishedRound;
+    if (unfinished?.kind !== kind) return migs;
+    this.unfinishedRound = undefined;
+    const left = new Set(unfinished.migs);
+    return migs.filter((mig) => left.has(mig.name));
   }
 
   /** Continues as new with the whole state once history is long; only at points with no command in flight. */
   private async continueAsNewIfDue(): Promise<void> {
     if (!this.shouldContinueAsNew()) return;
-    await condition(allHandlersFinished);
+    await this.continueAsNewNow();
+  }
+
+  /** Continues as new now (once no command is in flight), with `round` to finish first if one was cut short. */
+  private async continueAsNewNow(round?: UnfinishedRound): Promise<never> {
+    await condition(() => this.outstandingCommands === 0 && allHandlersFinished());
     this.state.continuedAsNew += 1;
     addTimeline(this.state, {
       at: now(),
       kind: 'continued-as-new',
       message: `history reached ${workflowInfo().historyLength} events`,
     });
-    await continueAsNew<typeof rollout>({
+    return continueAsNew<typeof rollout>({
       ...this.input,
       continued: {
         state: this.state,
         processedUpdateIds: this.processedUpdateIds,
         claimedMigWorkers: this.claimedMigWorkers,
         canaryObservations: this.carriedObservations(),
+        ...(round === undefined ? {} : { unfinishedRound: round }),
       },
     });
   }
@@ -1084,6 +1181,17 @@ class RolloutRun {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+function preflightFailure(problems: readonly PreflightProblem[]): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `preflight found ${problems.length} problem(s); nothing was changed:\n` +
+      problems
+        .map((problem) => `- ${problem.mig === undefined ? '' : `${problem.mig}: `}${problem.message}`)
+        .join('\n'),
+    ROLLOUT_FAILURE_TYPES.preflightFailed,
+    problems,
+  );
 }
 
 function isTerminal(stage: RolloutStage): boolean {
