@@ -75,8 +75,11 @@ export async function tallyJobs(
   const created = `>=${new Date(since).toISOString().replace(/\.\d+Z$/, 'Z')}`;
   let seen = 0;
   let truncated = false;
-  const runs = await runtime.call(`list workflow runs of ${fleet.github.configRepo} since ${since}`, () =>
-    github.paginate(
+  const runs = await runtime.call(`list workflow runs of ${fleet.github.configRepo} since ${since}`, () => {
+    // A retried listing starts over from the first page.
+    seen = 0;
+    truncated = false;
+    return github.paginate(
       github.rest.actions.listWorkflowRunsForRepo,
       { owner, repo, created, status: 'completed', per_page: 100 },
       (response, done) => {
@@ -87,8 +90,8 @@ export async function tallyJobs(
         }
         return response.data;
       },
-    ),
-  );
+    );
+  });
   const inspected = runs.slice(0, MAX_RUNS_PER_CHECK);
   const limit = pLimit(runtime.timing.concurrency);
   const jobsPerRun = await Promise.all(
@@ -138,14 +141,16 @@ export function jobFailureProblem(tally: JobTally, since: string): string | unde
 }
 
 /**
- * Adds this check's canary VMs to what earlier checks saw. Each VM keeps its distinct creation times (a repair
- * shows up as a new one), whether it was ever seen with an online runner, and whether a job ran on it.
+ * Adds this check's canary VMs, seen at `seenAt`, to what earlier checks saw. Each VM keeps its distinct creation
+ * times (a repair shows up as a new one), whether it was ever seen with an online runner or ran a job, and when it
+ * was last seen.
  */
 export function observeCanaryVms(
   previous: CanaryObservations | undefined,
   instances: readonly ManagedInstanceInfo[],
   online: ReadonlySet<string>,
   ranJobs: ReadonlySet<string>,
+  seenAt: string,
 ): CanaryObservations {
   const vms = new Map<string, ObservedCanaryVm>((previous?.vms ?? []).map((vm) => [vm.name, vm]));
   for (const instance of instances) {
@@ -160,6 +165,7 @@ export function observeCanaryVms(
           : // Beyond the threshold more lives add nothing to the verdict, only to history.
             [...lives, created].slice(-(BOOTLOOP_MIN_LIVES + 1)),
       registered: (known?.registered ?? false) || online.has(instance.name),
+      lastSeen: seenAt,
     });
   }
   for (const name of ranJobs) {
@@ -197,4 +203,37 @@ export function bootloopProblems(observations: CanaryObservations, canarySize: n
     );
   }
   return problems;
+}
+
+/** When any canary VM was last seen: the newest `lastSeen` (or, for older observations, creation time). */
+function lastCanaryVmSeen(observations: CanaryObservations): number | undefined {
+  const times = observations.vms
+    .map((vm) => Date.parse(vm.lastSeen ?? vm.lives.at(-1) ?? ''))
+    .filter((time) => !Number.isNaN(time));
+  return times.length === 0 ? undefined : Math.max(...times);
+}
+
+/**
+ * The missing-canary rule. Ephemeral canary VMs delete themselves after each job and the MIG brings them back as it
+ * scales out, so a moment without any is normal. It is evidence only while the MIG wants `expected` (> 0) canary
+ * VMs and none has been seen for longer than a VM takes to boot and register (`graceMs`), counted from the canary's
+ * start or from the last canary VM the checks saw.
+ */
+export function canaryAbsenceProblem(input: {
+  readonly observations: CanaryObservations;
+  readonly canaryVmsNow: number;
+  readonly expected: number;
+  readonly since: number;
+  readonly now: number;
+  readonly graceMs: number;
+}): string | undefined {
+  if (input.expected === 0 || input.canaryVmsNow > 0) return undefined;
+  const lastSeen = lastCanaryVmSeen(input.observations);
+  const absentSince = Math.max(input.since, lastSeen ?? input.since);
+  const minutes = Math.round((input.now - absentSince) / 60_000);
+  if (input.now - absentSince <= input.graceMs) return undefined;
+  const wanted = `the MIG wants ${input.expected} canary VM(s)`;
+  return lastSeen === undefined || lastSeen < input.since
+    ? `no VM has run the canary template in the ${minutes} minutes since the canary started; ${wanted}`
+    : `no VM has run the canary template for ${minutes} minutes (one was last seen at ${new Date(lastSeen).toISOString()}); ${wanted}`;
 }

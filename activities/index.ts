@@ -29,7 +29,13 @@ import { archivePlatform, parseReleaseDigests, versionFromTag } from './release.
 import { listRunnersByPrefix, migRunnerPrefix, removeRunner } from './runners.js';
 import { ActivityRuntime } from './runtime.js';
 import { createVersionTemplates, listTemplates } from './templates.js';
-import { bootloopProblems, jobFailureProblem, observeCanaryVms, tallyJobs } from './canary-health.js';
+import {
+  bootloopProblems,
+  canaryAbsenceProblem,
+  jobFailureProblem,
+  observeCanaryVms,
+  tallyJobs,
+} from './canary-health.js';
 import type {
   CanaryHealth,
   ConvergenceProgress,
@@ -415,13 +421,37 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
             removedStuck.push(instance.name);
           }
         }
-        if (removedStuck.length > 0 && !dryRun) {
-          // A stuck VM may register in the moments since we listed: look once more right before deleting.
-          const latest = await listRunnersByPrefix(runtime, migRunnerPrefix(mig.name));
-          const nowOnline = new Set(latest.filter((runner) => runner.online).map((runner) => runner.name));
-          removedStuck.splice(0, removedStuck.length, ...removedStuck.filter((name) => !nowOnline.has(name)));
-          for (const runner of latest.filter((candidate) => removedStuck.includes(candidate.name))) {
-            await removeRunner(runtime, runner);
+      }
+      if (keepTemplate !== undefined) {
+        // A VM on another template that never registered a runner runs no job, whatever its state: booting,
+        // stuck, or crashing and being recreated by the MIG (a boot-looping canary). Waiting for it to settle would
+        // leave a rollback's bad template in the MIG for as long as the loop lasts.
+        const listed = new Set(runners.map((runner) => runner.name));
+        for (const instance of instances) {
+          // A VM whose template GCP does not report yet cannot be told apart from one on keepTemplate.
+          if (
+            instance.instanceTemplate !== '' &&
+            instance.instanceTemplate !== keepTemplate &&
+            instance.currentAction !== 'DELETING' &&
+            !listed.has(instance.name) &&
+            !deregistered.includes(instance.name) &&
+            !removedStuck.includes(instance.name)
+          ) {
+            removedStuck.push(instance.name);
+          }
+        }
+      }
+      if (removedStuck.length > 0 && !dryRun) {
+        // Such a VM may register in the moments since we listed: look once more right before deleting. One that
+        // came online is a working runner now, left to the next drain; an offline one is deregistered first, and
+        // GitHub's refusal (422) while it runs a job keeps its VM.
+        const latest = await listRunnersByPrefix(runtime, migRunnerPrefix(mig.name));
+        const nowOnline = new Set(latest.filter((runner) => runner.online).map((runner) => runner.name));
+        removedStuck.splice(0, removedStuck.length, ...removedStuck.filter((name) => !nowOnline.has(name)));
+        for (const runner of latest.filter((candidate) => removedStuck.includes(candidate.name))) {
+          if ((await removeRunner(runtime, runner)) === 'busy') {
+            removedStuck.splice(removedStuck.indexOf(runner.name), 1);
+            skippedBusy.push(runner.name);
           }
         }
       }
@@ -457,22 +487,26 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       if (Number.isNaN(started)) {
         throw permanentFailure(FailureType.INVALID_REQUEST, `canary start "${since}" is not an ISO timestamp`);
       }
+      // Dozens of reads per check (zones, runs, jobs of each run): each retries its own transient failures, or
+      // at 10% failures per call nearly every attempt would fail on one of them and the check would never finish.
+      const reads = runtime.retryingReads();
       const [igm, igmInstances, runners, createdAt] = await Promise.all([
-        getMig(runtime, mig),
-        managedInstances(runtime, mig),
-        listRunnersByPrefix(runtime, migRunnerPrefix(mig.name)),
-        instanceCreationTimes(runtime, mig, zonesOf(fleet, mig.region)),
+        getMig(reads, mig),
+        managedInstances(reads, mig),
+        listRunnersByPrefix(reads, migRunnerPrefix(mig.name)),
+        instanceCreationTimes(reads, mig, zonesOf(fleet, mig.region)),
       ]);
       const instances = igmInstances
         .map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')))
         .filter((instance) => instance.instanceTemplate === canaryTemplate);
       const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
-      const seen = observeCanaryVms(previous, instances, online, new Set());
-      const jobs = await tallyJobs(runtime, mig, since, new Set(seen.vms.map((vm) => vm.name)));
-      const observations = observeCanaryVms(seen, [], new Set(), jobs.jobRunners);
+      const now = runtime.now().getTime();
+      const seenAt = new Date(now).toISOString();
+      const seen = observeCanaryVms(previous, instances, online, new Set(), seenAt);
+      const jobs = await tallyJobs(reads, mig, since, new Set(seen.vms.map((vm) => vm.name)));
+      const observations = observeCanaryVms(seen, [], new Set(), jobs.jobRunners, seenAt);
       const registered = new Set(observations.vms.filter((vm) => vm.registered).map((vm) => vm.name));
 
-      const now = runtime.now().getTime();
       const grace = runtime.timing.registrationGraceMs;
       const problems: string[] = [];
       const versions = migVersions(igm);
@@ -501,11 +535,16 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
           );
         }
       }
-      if (now - started > grace && canarySize > 0 && instances.length === 0) {
-        problems.push(
-          `no VM runs the canary template ${Math.round((now - started) / 60_000)} minutes after the canary started`,
-        );
-      }
+      const absence = canaryAbsenceProblem({
+        observations,
+        canaryVmsNow: instances.length,
+        // A MIG scaled in below the canary's size keeps fewer canary VMs, none at size 0.
+        expected: Math.min(canarySize, igm.targetSize ?? 0),
+        since: started,
+        now,
+        graceMs: grace,
+      });
+      if (absence !== undefined) problems.push(absence);
       const jobProblem = jobFailureProblem(jobs, since);
       if (jobProblem !== undefined) problems.push(jobProblem);
       const result: CanaryHealth = {

@@ -42,12 +42,18 @@ export interface ActivityTiming {
   readonly concurrency: number;
   /** A canary VM without an online runner after this long counts as a problem. */
   readonly registrationGraceMs: number;
+  /**
+   * First pause before retrying a transient read within an attempt (doubling per retry). A second lets a GCP rate
+   * quota refill a little and rides out a brief backend hiccup, yet keeps a check well within its timeout.
+   */
+  readonly callRetryDelayMs: number;
 }
 
 export const DEFAULT_TIMING: ActivityTiming = {
   pollIntervalMs: 30_000,
   concurrency: 8,
   registrationGraceMs: 10 * 60_000,
+  callRetryDelayMs: 1_000,
 };
 
 export interface ActivityDeps {

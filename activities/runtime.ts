@@ -3,17 +3,45 @@
  * (heartbeats, cancellation-aware sleep, ids for request ids), and error translation around client calls.
  */
 import { Context } from '@temporalio/activity';
-import { toFailure, type FailureType } from './failures.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType, toFailure } from './failures.js';
 import { DEFAULT_TIMING, type ActivityDeps, type ActivityLogger, type ActivityTiming } from './ports.js';
 import { deterministicUuid } from './request-id.js';
+
+/**
+ * Retries of one transient call within an attempt, for activities that fan out into many calls: at 10% failures
+ * per call, four tries fail together once in 10,000 calls, so a check of a few hundred calls nearly always
+ * completes, where without them nearly every attempt of such a check would fail on one of its calls.
+ */
+export const CALL_RETRIES = 3;
+/**
+ * The longest Retry-After waited out within an attempt. A longer one fails the attempt with the wait as its next
+ * retry delay, so Temporal waits instead of the attempt eating its start-to-close timeout (2 minutes for reads).
+ */
+export const MAX_CALL_RETRY_WAIT_MS = 10_000;
+
+/** Failures a repeated call can fix; a stale fingerprint needs a fresh read first, which only the caller can do. */
+const RETRIED_IN_ATTEMPT = new Set<string>([FailureType.UNAVAILABLE, FailureType.RATE_LIMITED]);
 
 export class ActivityRuntime {
   readonly timing: ActivityTiming;
   readonly project: string;
 
-  constructor(readonly deps: ActivityDeps) {
+  constructor(
+    readonly deps: ActivityDeps,
+    private readonly callRetries = 0,
+  ) {
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
     this.project = deps.fleet.project;
+  }
+
+  /**
+   * This runtime, but each call retries transient failures (5xx, network errors, rate limits) up to CALL_RETRIES
+   * times with exponential backoff, honouring Retry-After up to MAX_CALL_RETRY_WAIT_MS. Only for reads: a
+   * re-sent read has no effect to duplicate.
+   */
+  retryingReads(): ActivityRuntime {
+    return new ActivityRuntime(this.deps, CALL_RETRIES);
   }
 
   now(): Date {
@@ -25,13 +53,17 @@ export class ActivityRuntime {
   }
 
   /**
-   * The GCP requestId for one effect of this activity. Stable across retries of the same activity (same
-   * workflow, same activity id), distinct per MIG and per observed state, so GCP deduplicates exactly the
-   * re-sends of one intended change.
+   * The GCP requestId for one effect of this activity: the same for every retry of this activity, distinct per
+   * MIG and per observed state, so GCP deduplicates exactly the re-sends of one intended change.
    */
   requestId(...parts: readonly string[]): string {
     const info = Context.current().info;
-    return deterministicUuid(info.workflowExecution?.workflowId ?? info.activityId, info.activityId, ...parts);
+    const execution = info.workflowExecution;
+    // WHY the run id: per-MIG worker ids repeat across rollouts of the same MIG, and activity ids are sequence
+    // numbers that restart with every run (continue-as-new included). Workflow id + activity id alone therefore
+    // repeat between two rollouts issuing the same change (the same autoscaling bounds), and GCP drops the second
+    // as a duplicate without applying it. A retry keeps its run id and activity id, a new run never has either.
+    return deterministicUuid(execution?.workflowId ?? '', execution?.runId ?? '', info.activityId, ...parts);
   }
 
   heartbeat(details?: unknown): void {
@@ -48,12 +80,31 @@ export class ActivityRuntime {
     await Context.current().sleep(ms);
   }
 
-  /** Runs one client call and turns its error into a typed failure naming `what` was attempted. */
+  /**
+   * Runs one client call and turns its error into a typed failure naming `what` was attempted. Under
+   * {@link retryingReads}, transient failures are retried first.
+   */
   async call<T>(what: string, run: () => Promise<T>, notFound?: FailureType): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw toFailure(error, what, notFound);
+    for (let retry = 0; ; retry++) {
+      try {
+        return await run();
+      } catch (error) {
+        const failure = toFailure(error, what, notFound);
+        const delayMs = this.retryDelayMs(failure, retry);
+        if (delayMs === undefined) throw failure;
+        this.log.info(`${what}: retrying in ${delayMs} ms after a transient failure`, { error: failure.message });
+        await this.sleep(delayMs);
+      }
     }
+  }
+
+  /** How long to wait before retrying a failed call within this attempt, or undefined to fail the attempt. */
+  private retryDelayMs(failure: Error, retry: number): number | undefined {
+    if (retry >= this.callRetries || !(failure instanceof ApplicationFailure)) return undefined;
+    if (failure.nonRetryable || !RETRIED_IN_ATTEMPT.has(failure.type ?? '')) return undefined;
+    // Duration's string form comes from a types package lint cannot resolve; toFailure sets milliseconds.
+    const hinted = failure.nextRetryDelay as unknown;
+    if (hinted == null) return this.timing.callRetryDelayMs * 2 ** retry;
+    return typeof hinted === 'number' && hinted <= MAX_CALL_RETRY_WAIT_MS ? hinted : undefined;
   }
 }

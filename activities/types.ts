@@ -84,7 +84,10 @@ export interface DrainResult {
   readonly drained: readonly string[];
   /** Runners that were running a job (GitHub answered 422, or reported busy) and were left alone. */
   readonly skippedBusy: readonly string[];
-  /** VMs deleted because they never registered a runner within the grace period. */
+  /**
+   * VMs deleted without ever having a runner: settled ones older than `stuckAfterMinutes`, and, with a
+   * `keepTemplate`, every VM on another template in any state (booting, or boot-looping under repairs).
+   */
   readonly removedStuck: readonly string[];
 }
 
@@ -100,6 +103,11 @@ export interface ObservedCanaryVm {
   readonly lives: readonly string[];
   /** Seen with an online runner, or ran a job, at least once. */
   readonly registered: boolean;
+  /**
+   * When a check last saw the VM on the canary template (ISO timestamp). Optional: observations recorded before it
+   * existed fall back to the VM's last creation time.
+   */
+  readonly lastSeen?: string;
 }
 
 /**
@@ -200,7 +208,10 @@ export interface RolloutActivities {
   }): Promise<number>;
   /** Until `isStable` and `versionTargetReached`; heartbeats and resumes like waitForRunners. */
   waitForMigStable(mig: MigLocator, options?: { timeoutMinutes?: number }): Promise<MigSnapshot>;
-  /** Removes idle runners (GitHub first, then the VM through the MIG), optionally only those not on `keepTemplate`. */
+  /**
+   * Removes idle runners (GitHub first, then the VM through the MIG), optionally only those not on `keepTemplate`;
+   * with `keepTemplate` it also deletes the VMs on other templates that have no runner, whatever their state.
+   */
   drainIdleRunners(input: {
     mig: MigLocator;
     keepTemplate?: string;

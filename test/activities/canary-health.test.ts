@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  BOOTLOOP_MIN_LIVES,
   bootloopProblems,
+  canaryAbsenceProblem,
   jobFailureProblem,
   MIN_BASE_JOBS,
   MIN_CANARY_JOBS,
@@ -9,7 +11,8 @@ import {
   type JobTally,
 } from '../../activities/canary-health.js';
 import type { CanaryHealth, CanaryObservations, MigLocator } from '../../activities/types.js';
-import { startActivityFixture, type ActivityFixture } from './fixture.js';
+import type { EndpointFault } from '../../simulator/index.js';
+import { canaryChecks, grow, startActivityFixture, startCanary, type ActivityFixture } from './fixture.js';
 
 const NEW = '1111111111-bbb';
 const template = (type: string): string => `gh-runner-presubmit-${type}-${NEW}`;
@@ -25,61 +28,30 @@ after(async () => {
   await fx.close();
 });
 
-/** Puts `canarySize` of `size` VMs of a testing MIG on the new template, with their runners registered. */
-async function startCanary(mig: MigLocator, type: string, size: number, canarySize: number): Promise<string> {
-  await fx.run('setAutoscaling', { mig, bounds: { min: size, max: size } });
-  fx.sim.control.advance(600);
-  const since = fx.sim.control.clock().now;
-  await fx.run('canaryMig', { mig, template: template(type), canarySize });
-  // Opportunistic update: canary VMs appear as the MIG replaces VMs, here the drained idle ones.
-  await fx.run('drainIdleRunners', { mig, keepTemplate: template(type) });
-  fx.sim.control.advance(600);
-  return since;
-}
-
 /**
  * Rounds of one job per VM, with a health check while the jobs run (as a soak's periodic checks would see the
  * canary VMs) that carries its observations into the next check.
  */
-async function soak(
-  mig: MigLocator,
-  type: string,
-  since: string,
-  rounds: number,
-): Promise<{ health: CanaryHealth; checks: number }> {
-  let previous: CanaryObservations | undefined;
-  let health: CanaryHealth | undefined;
+async function soak(mig: MigLocator, type: string, since: string, rounds: number): Promise<CanaryHealth> {
+  const check = canaryChecks(fx, { mig, canaryTemplate: template(type), since });
   for (let round = 0; round < rounds; round++) {
     const size = fx.sim.control.mig(mig.name).instances.length;
     fx.sim.control.submitJobs({ environment: 'testing', group: 'presubmit', type, count: size, durationMinutes: 5 });
     fx.sim.control.advance(60);
-    health = await fx.run('canaryHealth', {
-      mig,
-      canaryTemplate: template(type),
-      since,
-      ...(previous === undefined ? {} : { previous }),
-    });
-    previous = health.observations;
+    await check();
     // Jobs end within 7.5 minutes; then the VMs delete themselves and the autoscaler brings new ones up.
     fx.sim.control.advance(15 * 60);
   }
-  const last = await fx.run('canaryHealth', {
-    mig,
-    canaryTemplate: template(type),
-    since,
-    ...(previous === undefined ? {} : { previous }),
-  });
-  assert.ok(health !== undefined);
-  return { health: last, checks: rounds + 1 };
+  return check();
 }
 
 describe('canary job failure rate', () => {
   test('a canary template whose jobs fail is unhealthy, with the rates as evidence', async () => {
     const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-cpu-us-west1' };
-    const since = await startCanary(mig, 'cpu', 4, 2);
+    const since = await startCanary(fx, mig, template('cpu'), 4, 2);
     fx.sim.control.setFaults({ failingTemplates: [{ template: template('cpu'), failureRate: 1 }] });
     try {
-      const { health } = await soak(mig, 'cpu', since, 4);
+      const health = await soak(mig, 'cpu', since, 4);
       assert.ok(health.canaryJobs.failed >= MIN_CANARY_JOBS, `canary jobs: ${JSON.stringify(health.canaryJobs)}`);
       assert.equal(health.canaryJobs.succeeded, 0);
       assert.ok(health.baseJobs.succeeded >= MIN_CANARY_JOBS, `base jobs: ${JSON.stringify(health.baseJobs)}`);
@@ -95,8 +67,8 @@ describe('canary job failure rate', () => {
 
   test('a canary whose jobs succeed like the base is healthy, and the counts are real', async () => {
     const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-arm64-us-west1' };
-    const since = await startCanary(mig, 'arm64', 4, 2);
-    const { health } = await soak(mig, 'arm64', since, 4);
+    const since = await startCanary(fx, mig, template('arm64'), 4, 2);
+    const health = await soak(mig, 'arm64', since, 4);
     assert.deepEqual(health.problems, []);
     assert.equal(health.healthy, true);
     assert.ok(health.canaryJobs.succeeded >= MIN_CANARY_JOBS, `canary jobs: ${JSON.stringify(health.canaryJobs)}`);
@@ -121,6 +93,126 @@ describe('canary job failure rate', () => {
     assert.equal(counters['github.actions.listRuns']?.requests, 1);
     assert.equal(counters['github.actions.listJobsForRun']?.requests, 3);
     assert.equal(health.baseJobs.succeeded + health.canaryJobs.succeeded, 3);
+  });
+});
+
+describe('canary health under API faults', () => {
+  /** Every API the check reads fails 10% of calls: a third each 5xx, 403 rate limit and 429 (with Retry-After). */
+  const tenPercentFailing = (): EndpointFault[] => {
+    const each = 1 - Math.cbrt(1 - 0.1);
+    return ['compute.*', 'github.*'].flatMap((endpoint) =>
+      [endpoint.startsWith('compute.') ? 503 : 502, 403, 429].map((status) => ({ endpoint, errorRate: each, status })),
+    );
+  };
+
+  test('with 10% of calls failing, a healthy canary is judged healthy in nearly every attempt', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-gpu-us-west1' };
+    const since = await startCanary(fx, mig, template('gpu'), 4, 2);
+    fx.sim.control.resetCounters();
+    const check = canaryChecks(fx, { mig, canaryTemplate: template('gpu'), since });
+    const verdicts: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      fx.sim.control.submitJobs({
+        environment: 'testing',
+        group: 'presubmit',
+        type: 'gpu',
+        count: 4,
+        durationMinutes: 5,
+      });
+      fx.sim.control.advance(60);
+      fx.sim.control.setFaults({ endpoints: tenPercentFailing() });
+      try {
+        const health = await check();
+        verdicts.push(health.healthy ? 'healthy' : `unhealthy: ${health.problems.join('; ')}`);
+      } catch (error) {
+        verdicts.push(`attempt failed: ${(error as Error).message}`);
+      } finally {
+        fx.sim.control.clearFaults();
+      }
+      fx.sim.control.advance(15 * 60);
+    }
+    // Four tries of a call all fail once in 10,000 calls: allow one unlucky attempt in the whole soak.
+    const failed = verdicts.filter((verdict) => verdict !== 'healthy');
+    assert.ok(failed.length <= 1, verdicts.join('\n'));
+    assert.ok(!failed.some((verdict) => verdict.startsWith('unhealthy')), verdicts.join('\n'));
+    const injected = Object.values(fx.sim.control.counters()).reduce((sum, counter) => sum + counter.injectedFaults, 0);
+    assert.ok(injected >= 20, `the checks met failures (${injected} injected)`);
+  });
+});
+
+describe('a canary between jobs', () => {
+  test('while ephemeral canary VMs come and go, a moment without one is healthy', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-cpu-us-west1' };
+    const canaryTemplate = fx.sim.control.createTemplate({ group: 'postsubmit', type: 'cpu', version: NEW }).name;
+    const since = await startCanary(fx, mig, canaryTemplate, 2, 1);
+    const check = canaryChecks(fx, { mig, canaryTemplate, since });
+    const canaryVms = () => fx.sim.control.mig(mig.name).instances.filter((i) => i.template === canaryTemplate);
+
+    fx.sim.control.submitJobs({
+      environment: 'testing',
+      group: 'postsubmit',
+      type: 'cpu',
+      count: 2,
+      durationMinutes: 5,
+    });
+    fx.sim.control.advance(60);
+    const busy = await check();
+    assert.deepEqual([busy.healthy, busy.canaryInstances], [true, 1]);
+    // The canary VM finishes its job and deletes itself; the autoscaler brings a new one only a minute later.
+    for (let steps = 0; canaryVms().length > 0; steps++) {
+      assert.ok(steps < 100, 'the canary VM deleted itself after its job');
+      fx.sim.control.advance(10);
+    }
+    assert.ok(Date.parse(fx.sim.control.clock().now) - Date.parse(since) > 10 * 60_000, 'past the registration grace');
+    const between = await check();
+    assert.deepEqual(between.problems, []);
+    assert.deepEqual([between.healthy, between.canaryInstances], [true, 0]);
+
+    fx.sim.control.advance(10 * 60);
+    const back = await check();
+    assert.deepEqual(back.problems, []);
+    assert.equal(back.canaryRunnersOnline, 1);
+    assert.notEqual(canaryVms()[0]?.name, busy.observations?.vms[0]?.name, 'a new canary VM replaced the first');
+  });
+});
+
+describe('boot-loop evidence', () => {
+  test('a boot loop is reported by the first check whose observations show it, though no runner ever registered', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-gpu-us-west1' };
+    const canaryTemplate = fx.sim.control.createTemplate({ group: 'postsubmit', type: 'gpu', version: NEW }).name;
+    await grow(fx, mig, 2);
+    const since = fx.sim.control.clock().now;
+    fx.sim.control.setFaults({ bootloopTemplates: [canaryTemplate] });
+    try {
+      await fx.run('canaryMig', { mig, template: canaryTemplate, canarySize: 1 });
+      await fx.run('drainIdleRunners', { mig, keepTemplate: canaryTemplate });
+      const check = canaryChecks(fx, { mig, canaryTemplate, since });
+      const checks: CanaryHealth[] = [];
+      // A check every 45 seconds sees each life of the VM (about 3 minutes from creation to crash and recreation).
+      for (let round = 0; round < 24; round++) {
+        fx.sim.control.advance(45);
+        checks.push(await check());
+      }
+      const shown = (health: CanaryHealth) =>
+        (health.observations?.vms ?? []).some((vm) => !vm.registered && vm.lives.length >= BOOTLOOP_MIN_LIVES);
+      const reported = (health: CanaryHealth) => health.problems.some((problem) => /boot-loops/.test(problem));
+      const first = checks.findIndex(shown);
+      assert.ok(first > 0, `the observations showed the loop at check ${first + 1}`);
+      assert.deepEqual(
+        checks.map(reported),
+        checks.map(shown),
+        'each check reports the loop exactly when its observations show it',
+      );
+      assert.equal(checks[first]?.healthy, false);
+      assert.ok(
+        checks.every(
+          (health) => health.canaryRunnersOnline === 0 && health.observations?.vms.every((vm) => !vm.registered),
+        ),
+        'no canary runner ever registered',
+      );
+    } finally {
+      fx.sim.control.clearFaults();
+    }
   });
 });
 
@@ -159,11 +251,40 @@ describe('canary health rules', () => {
       currentAction: 'VERIFYING',
       createdAt,
     });
-    let seen = observeCanaryVms(undefined, [instance('t1')], new Set(), new Set());
-    seen = observeCanaryVms(seen, [instance('t1')], new Set(), new Set());
-    seen = observeCanaryVms(seen, [instance('t2')], new Set(), new Set());
-    assert.deepEqual(seen.vms, [{ name: 'm-a', lives: ['t1', 't2'], registered: false }]);
-    seen = observeCanaryVms(seen, [], new Set(), new Set(['m-a', 'm-gone']));
-    assert.deepEqual(seen.vms, [{ name: 'm-a', lives: ['t1', 't2'], registered: true }]);
+    let seen = observeCanaryVms(undefined, [instance('t1')], new Set(), new Set(), 'c1');
+    seen = observeCanaryVms(seen, [instance('t1')], new Set(), new Set(), 'c2');
+    seen = observeCanaryVms(seen, [instance('t2')], new Set(), new Set(), 'c3');
+    assert.deepEqual(seen.vms, [{ name: 'm-a', lives: ['t1', 't2'], registered: false, lastSeen: 'c3' }]);
+    seen = observeCanaryVms(seen, [], new Set(), new Set(['m-a', 'm-gone']), 'c4');
+    assert.deepEqual(seen.vms, [{ name: 'm-a', lives: ['t1', 't2'], registered: true, lastSeen: 'c3' }]);
+  });
+
+  test('a canary without VMs is a problem only when the MIG wants some and none was seen for the grace period', () => {
+    const minute = 60_000;
+    const since = Date.parse('2026-01-01T00:00:00Z');
+    const seenAt = (minutes: number) => new Date(since + minutes * minute).toISOString();
+    const gone = { vms: [{ name: 'm-a', lives: [seenAt(0)], registered: true, lastSeen: seenAt(30) }] };
+    const absence = (observations: CanaryObservations, nowMinutes: number, expected = 1, canaryVmsNow = 0) =>
+      canaryAbsenceProblem({
+        observations,
+        canaryVmsNow,
+        expected,
+        since,
+        now: since + nowMinutes * minute,
+        graceMs: 10 * minute,
+      });
+    // Between jobs: the last canary VM left 5 minutes ago, its replacement is on the way.
+    assert.equal(absence(gone, 35), undefined);
+    assert.match(
+      absence(gone, 45) ?? '',
+      /for 15 minutes \(one was last seen at 2026-01-01T00:30:00.000Z\); the MIG wants 1/,
+    );
+    // Observations recorded without `lastSeen` count from the VM's last creation.
+    assert.match(absence({ vms: [{ name: 'm-a', lives: [seenAt(0)], registered: true }] }, 15) ?? '', /for 15 minutes/);
+    assert.equal(absence({ vms: [] }, 9), undefined);
+    assert.match(absence({ vms: [] }, 11) ?? '', /in the 11 minutes since the canary started/);
+    // Scaled in to no VMs at all, or a canary VM present: nothing is missing.
+    assert.equal(absence(gone, 600, 0), undefined);
+    assert.equal(absence({ vms: [] }, 600, 1, 1), undefined);
   });
 });

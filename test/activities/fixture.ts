@@ -1,10 +1,11 @@
 /** One simulator plus the activities wired to it through the production client constructors. */
-import type { Logger } from '@temporalio/common';
+import assert from 'node:assert/strict';
+import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { createActivities } from '../../activities/index.js';
 import type { ActivityDeps, ActivityTiming, ComputeClients, GitHubClient } from '../../activities/ports.js';
-import type { RolloutActivities } from '../../activities/types.js';
+import type { CanaryHealth, CanaryObservations, MigLocator, RolloutActivities } from '../../activities/types.js';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/index.js';
 import { createComputeClients, createGitHubClient } from '../../worker/clients.js';
 
@@ -15,7 +16,10 @@ export interface ActivityFixture {
   readonly activities: RolloutActivities;
   /** Activities over the same simulator with some deps replaced (e.g. a client that fails after its effect). */
   activitiesWith(overrides: Partial<ActivityDeps>): RolloutActivities;
-  /** Runs one activity the way a worker would: in an activity context (attempt 1 unless `info` says otherwise). */
+  /**
+   * Runs one activity the way a worker would: in an activity context, attempt 1, with an activity id of its own
+   * (each call is a separate activity of one workflow run, so GCP request ids never make two calls one).
+   */
   run<K extends keyof RolloutActivities>(
     name: K,
     ...args: Parameters<RolloutActivities[K]>
@@ -34,6 +38,17 @@ export function activityEnvironment(info: Partial<Info> = {}): MockActivityEnvir
 /** Runs `fn` inside the mock activity context `env`, keeping its result type. */
 export function inActivity<T>(env: MockActivityEnvironment, fn: () => Promise<T>): Promise<T> {
   return env.run<[], T, () => Promise<T>>(fn);
+}
+
+/** Awaits `promise`, which must reject with an ApplicationFailure (what an activity throws), and returns it. */
+export async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the activity to fail');
 }
 
 /** Time stands still (speed 0) unless a test advances it, so every observation is deterministic. */
@@ -56,10 +71,11 @@ export async function startActivityFixture(
       fleet: sim.fleet,
       clock: () => new Date(sim.control.clock().now),
       logger: silentLogger,
-      timing: { pollIntervalMs: 5, registrationGraceMs: 10 * 60_000, ...timing },
+      timing: { pollIntervalMs: 5, registrationGraceMs: 10 * 60_000, callRetryDelayMs: 5, ...timing },
       ...overrides,
     });
   const activities = activitiesWith({});
+  let activitiesRun = 0;
   return {
     sim,
     compute,
@@ -68,10 +84,53 @@ export async function startActivityFixture(
     activitiesWith,
     run: <K extends keyof RolloutActivities>(name: K, ...args: Parameters<RolloutActivities[K]>) => {
       const activity = activities[name] as (...a: Parameters<RolloutActivities[K]>) => ReturnType<RolloutActivities[K]>;
-      return activityEnvironment({ activityId: `${name}-1` }).run(activity, ...args) as ReturnType<
+      activitiesRun += 1;
+      return activityEnvironment({ activityId: `${name}-${activitiesRun}` }).run(activity, ...args) as ReturnType<
         RolloutActivities[K]
       >;
     },
     close: () => sim.close(),
+  };
+}
+
+/** Sets a MIG's autoscaling to exactly `size` VMs and lets simulated time pass until their runners registered. */
+export async function grow(fx: ActivityFixture, mig: MigLocator, size: number): Promise<void> {
+  await fx.run('setAutoscaling', { mig, bounds: { min: size, max: size } });
+  fx.sim.control.advance(600);
+}
+
+/**
+ * Grows a testing MIG to `size` VMs, then puts `canarySize` of them on `canaryTemplate` and lets their runners
+ * register. Returns the canary's start (the `since` of its health checks).
+ */
+export async function startCanary(
+  fx: ActivityFixture,
+  mig: MigLocator,
+  canaryTemplate: string,
+  size: number,
+  canarySize: number,
+): Promise<string> {
+  await grow(fx, mig, size);
+  const since = fx.sim.control.clock().now;
+  await fx.run('canaryMig', { mig, template: canaryTemplate, canarySize });
+  // Opportunistic update: canary VMs appear as the MIG replaces VMs, here the drained idle ones.
+  await fx.run('drainIdleRunners', { mig, keepTemplate: canaryTemplate });
+  fx.sim.control.advance(600);
+  return since;
+}
+
+/**
+ * Successive health checks of one canary, each passing the last result's observations back, as the rollout does.
+ * A check that fails leaves the observations as they were.
+ */
+export function canaryChecks(
+  fx: ActivityFixture,
+  canary: { mig: MigLocator; canaryTemplate: string; since: string },
+): () => Promise<CanaryHealth> {
+  let previous: CanaryObservations | undefined;
+  return async () => {
+    const health = await fx.run('canaryHealth', { ...canary, ...(previous === undefined ? {} : { previous }) });
+    previous = health.observations;
+    return health;
   };
 }

@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
-import type { CanaryHealth, CanaryObservations, MigLocator } from '../../activities/types.js';
-import { activityEnvironment, inActivity, startActivityFixture, type ActivityFixture } from './fixture.js';
+import type { CanaryHealth } from '../../activities/types.js';
+import {
+  activityEnvironment,
+  canaryChecks,
+  failureOf,
+  grow,
+  inActivity,
+  startActivityFixture,
+  startCanary,
+  type ActivityFixture,
+} from './fixture.js';
 
 const OLD = '0000000000-aaa';
 const NEW = '1111111111-bbb';
@@ -20,22 +29,6 @@ after(async () => {
   await fx.close();
 });
 
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the activity to fail');
-}
-
-/** Raises a MIG to `size` VMs and lets simulated time pass until their runners registered. */
-async function grow(mig: MigLocator, size: number): Promise<void> {
-  await fx.run('setAutoscaling', { mig, bounds: { min: size, max: size } });
-  fx.sim.control.advance(600);
-}
-
 function onlineRunners(mig: string): string[] {
   return fx.sim.control
     .mig(mig)
@@ -47,7 +40,7 @@ describe('runners', () => {
   const mig = { region: 'us-west1', name: 'gh-runner-presubmit-cpu-us-west1' };
 
   test('listRunners finds a MIG runners by name prefix with their labels', async () => {
-    await grow(mig, 3);
+    await grow(fx, mig, 3);
     const runners = await fx.run('listRunners', { namePrefix: `${mig.name}-` });
     assert.equal(runners.length, 3);
     for (const runner of runners) {
@@ -62,7 +55,7 @@ describe('runners', () => {
   test('drain removes idle runners and their VMs, never a busy one', async () => {
     // A testing pool has a single MIG, so the job surely lands on one of its runners.
     const drainMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-cpu-us-west1' };
-    await grow(drainMig, 3);
+    await grow(fx, drainMig, 3);
     fx.sim.control.submitJobs({
       environment: 'testing',
       group: 'postsubmit',
@@ -96,7 +89,7 @@ describe('runners', () => {
 
   test('a runner that took a job after the list (GitHub 422) is skipped and its VM kept', async () => {
     const raceMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-gpu-us-west1' };
-    await grow(raceMig, 2);
+    await grow(fx, raceMig, 2);
     fx.sim.control.submitJobs({
       environment: 'testing',
       group: 'postsubmit',
@@ -133,7 +126,7 @@ describe('runners', () => {
 
   test('dry run reports what it would drain and changes nothing', async () => {
     const dryMig = { region: 'us-central1', name: 'gh-runner-presubmit-cpu-us-central1' };
-    await grow(dryMig, 2);
+    await grow(fx, dryMig, 2);
     const since = fx.sim.control.mutations().length;
     const result = await fx.run('drainIdleRunners', { mig: dryMig, dryRun: true });
     assert.equal(result.drained.length, 2);
@@ -154,7 +147,7 @@ describe('runners', () => {
 
   test('a retried drain deletes the VMs whose runners the failed attempt already removed', async () => {
     const resumeMig = { region: 'us-east4', name: 'gh-runner-presubmit-cpu-us-east4' };
-    await grow(resumeMig, 2);
+    await grow(fx, resumeMig, 2);
     const [first] = await fx.run('listRunners', { namePrefix: `${resumeMig.name}-` });
     assert.ok(first !== undefined);
     // The earlier attempt deregistered this runner and heartbeated it, then died before deleting the VM.
@@ -169,10 +162,54 @@ describe('runners', () => {
     assert.ok(deleted.some((url) => url.endsWith(`/${first.name}`)));
   });
 
+  test('a drain keeping the old template removes a boot-looping canary VM mid-loop, never a busy runner', async () => {
+    const loopMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-arm64-us-west1' };
+    const baseTemplate = `gh-runner-postsubmit-arm64-${OLD}`;
+    const canaryTemplate = `gh-runner-postsubmit-arm64-${NEW}`;
+    fx.sim.control.createTemplate({ group: 'postsubmit', type: 'arm64', version: NEW });
+    await grow(fx, loopMig, 2);
+    fx.sim.control.submitJobs({
+      environment: 'testing',
+      group: 'postsubmit',
+      type: 'arm64',
+      count: 1,
+      durationMinutes: 600,
+    });
+    const busy = fx.sim.control.mig(loopMig.name).instances.find((instance) => instance.runner?.busy === true);
+    assert.ok(busy !== undefined, 'one runner of the MIG took the job');
+    fx.sim.control.setFaults({ bootloopTemplates: [canaryTemplate] });
+    try {
+      await fx.run('canaryMig', { mig: loopMig, template: canaryTemplate, canarySize: 1 });
+      const making = await fx.run('drainIdleRunners', { mig: loopMig, keepTemplate: canaryTemplate });
+      assert.deepEqual(making.skippedBusy, [busy.name]);
+      // Past the first crash: the MIG recreates the canary VM again and again and it never registers.
+      fx.sim.control.advance(10 * 60);
+      const looping = fx.sim.control.mig(loopMig.name).instances.find((i) => i.template === canaryTemplate);
+      assert.ok(looping !== undefined && looping.recreations > 0 && looping.runner === null, JSON.stringify(looping));
+      assert.notEqual(looping.currentAction, 'NONE', 'the VM is mid-loop, not settled');
+
+      await fx.run('rollbackCanary', { mig: loopMig, canaryTemplate });
+      const result = await fx.run('drainIdleRunners', {
+        mig: loopMig,
+        keepTemplate: baseTemplate,
+      });
+      assert.deepEqual(result.removedStuck, [looping.name]);
+      const after = fx.sim.control.mig(loopMig.name).instances;
+      assert.deepEqual(
+        after.filter((i) => i.template === canaryTemplate && i.currentAction !== 'DELETING').map((i) => i.name),
+        [],
+        'nothing is left running the rolled-back template',
+      );
+      assert.equal(after.find((i) => i.name === busy.name)?.runner?.busy, true, 'the busy runner kept its VM and job');
+    } finally {
+      fx.sim.control.clearFaults();
+    }
+  });
+
   test('VMs that never registered are removed after the grace period', async () => {
     const stuckMig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-arm64-us-west1' };
     fx.sim.control.setFaults({ neverRegisterTemplates: [template('arm64', OLD)] });
-    await grow(stuckMig, 1);
+    await grow(fx, stuckMig, 1);
     fx.sim.control.clearFaults();
     const [stuck] = fx.sim.control.mig(stuckMig.name).instances;
     assert.ok(stuck !== undefined && stuck.runner === null);
@@ -252,7 +289,7 @@ describe('canary health and convergence', () => {
   const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-gpu-us-west1' };
 
   test('a boot-looping canary is detected at every check past the threshold, whatever the moment', async () => {
-    await grow(mig, 2);
+    await grow(fx, mig, 2);
     const since = fx.sim.control.clock().now;
     fx.sim.control.setFaults({ bootloopTemplates: [template('gpu', NEW)] });
     await fx.run('canaryMig', { mig, template: template('gpu', NEW), canarySize: 1 });
@@ -260,18 +297,11 @@ describe('canary health and convergence', () => {
     await fx.run('drainIdleRunners', { mig, keepTemplate: template('gpu', NEW) });
     // Irregular steps, so the checks land in every phase of the loop (recreating, booting, verifying).
     const steps = [37, 113, 71, 241, 19, 160, 88, 203, 55, 131, 97, 179, 23, 149, 61, 211];
+    const check = canaryChecks(fx, { mig, canaryTemplate: template('gpu', NEW), since });
     const states: CanaryHealth[] = [];
-    let previous: CanaryObservations | undefined;
     for (const step of steps) {
       fx.sim.control.advance(step);
-      const state = await fx.run('canaryHealth', {
-        mig,
-        canaryTemplate: template('gpu', NEW),
-        since,
-        ...(previous === undefined ? {} : { previous }),
-      });
-      previous = state.observations;
-      states.push(state);
+      states.push(await check());
     }
     fx.sim.control.clearFaults();
     const bootloop = (state: CanaryHealth): boolean =>
@@ -302,11 +332,8 @@ describe('canary health and convergence', () => {
 
   test('a canary VM that registers is healthy', async () => {
     const healthyMig = { region: 'us-east1', name: 'gh-runner-presubmit-cpu-us-east1' };
-    await grow(healthyMig, 2);
-    const since = fx.sim.control.clock().now;
-    await fx.run('canaryMig', { mig: healthyMig, template: template('cpu', NEW), canarySize: 1 });
-    await fx.run('drainIdleRunners', { mig: healthyMig, keepTemplate: template('cpu', NEW) });
-    fx.sim.control.advance(30 * 60);
+    const since = await startCanary(fx, healthyMig, template('cpu', NEW), 2, 1);
+    fx.sim.control.advance(20 * 60);
     const health = await fx.run('canaryHealth', { mig: healthyMig, canaryTemplate: template('cpu', NEW), since });
     assert.deepEqual(health.problems, []);
     assert.equal(health.healthy, true);
