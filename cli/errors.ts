@@ -40,57 +40,68 @@ export class CliError extends Error {
   }
 }
 
-export class UsageError extends CliError {
-  override readonly name = 'UsageError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, EXIT_CODES.usage, options);
-  }
+/** A CLI error class per exit code other than success: the class tells the boundary which code to return. */
+function cliErrorClass<const Name extends string>(name: Name, exitCode: ExitCode) {
+  return class extends CliError {
+    override readonly name: Name = name;
+    constructor(message: string, options?: ErrorOptions) {
+      super(message, exitCode, options);
+    }
+  };
 }
 
-export class NotFoundError extends CliError {
-  override readonly name = 'NotFoundError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, EXIT_CODES.notFound, options);
-  }
+export const UsageError = cliErrorClass('UsageError', EXIT_CODES.usage);
+export type UsageError = InstanceType<typeof UsageError>;
+export const NotFoundError = cliErrorClass('NotFoundError', EXIT_CODES.notFound);
+export type NotFoundError = InstanceType<typeof NotFoundError>;
+export const UnreachableError = cliErrorClass('UnreachableError', EXIT_CODES.unreachable);
+export type UnreachableError = InstanceType<typeof UnreachableError>;
+export const RejectedError = cliErrorClass('RejectedError', EXIT_CODES.rejected);
+export type RejectedError = InstanceType<typeof RejectedError>;
+export const OperationFailedError = cliErrorClass('OperationFailedError', EXIT_CODES.failure);
+export type OperationFailedError = InstanceType<typeof OperationFailedError>;
+
+type CliErrorClass = new (message: string, options?: ErrorOptions) => CliError;
+
+/** Turns the errors of one class into one kind of CLI error; undefined for any other error. */
+type Translation = (error: unknown) => CliError | undefined;
+
+function translate<E>(
+  from: abstract new (...args: never[]) => E,
+  to: CliErrorClass,
+  message: (error: E) => string,
+): Translation {
+  return (error) => (error instanceof from ? new to(message(error), { cause: error }) : undefined);
 }
 
-export class UnreachableError extends CliError {
-  override readonly name = 'UnreachableError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, EXIT_CODES.unreachable, options);
-  }
-}
-
-export class RejectedError extends CliError {
-  override readonly name = 'RejectedError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, EXIT_CODES.rejected, options);
-  }
-}
-
-export class OperationFailedError extends CliError {
-  override readonly name = 'OperationFailedError';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, EXIT_CODES.failure, options);
-  }
-}
+/** What the operator sees for each error the CLI's libraries throw; the first matching row wins. */
+const TRANSLATIONS: readonly Translation[] = [
+  translate(CommanderError, UsageError, (error) => error.message.replace(/^error: /, '')),
+  translate(ConfigError, UsageError, (error) => `configuration: ${error.message}`),
+  translate(WorkflowNotFoundError, NotFoundError, (error) => `no workflow with id "${error.workflowId}"`),
+  translate(
+    WorkflowUpdateFailedError,
+    RejectedError,
+    (error) => `rejected: ${failureMessage(error.cause) ?? error.message}`,
+  ),
+  translate(
+    WorkflowFailedError,
+    OperationFailedError,
+    (error) => `failed: ${failureMessage(error.cause) ?? error.message}`,
+  ),
+  translate(
+    WorkflowExecutionAlreadyStartedError,
+    OperationFailedError,
+    (error) => `workflow "${error.workflowId}" is already running`,
+  ),
+];
 
 /** Maps anything a command can throw to a one-line message and an exit code. */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
-  if (error instanceof CommanderError) return new UsageError(error.message.replace(/^error: /, ''), { cause: error });
-  if (error instanceof ConfigError) return new UsageError(`configuration: ${error.message}`, { cause: error });
-  if (error instanceof WorkflowNotFoundError) {
-    return new NotFoundError(`no workflow with id "${error.workflowId}"`, { cause: error });
-  }
-  if (error instanceof WorkflowUpdateFailedError) {
-    return new RejectedError(`rejected: ${failureMessage(error.cause) ?? error.message}`, { cause: error });
-  }
-  if (error instanceof WorkflowFailedError) {
-    return new OperationFailedError(`failed: ${failureMessage(error.cause) ?? error.message}`, { cause: error });
-  }
-  if (error instanceof WorkflowExecutionAlreadyStartedError) {
-    return new OperationFailedError(`workflow "${error.workflowId}" is already running`, { cause: error });
+  for (const translation of TRANSLATIONS) {
+    const translated = translation(error);
+    if (translated !== undefined) return translated;
   }
   if (isUnavailable(error)) {
     return new UnreachableError(`lost the connection to Temporal: ${(error as Error).message}`, { cause: error });

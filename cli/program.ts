@@ -60,7 +60,10 @@ export function buildProgram(cli: CliEnvironment): Command {
     .option('--regions <selector>', 'regions: a name, a regular expression or "all"', 'all')
     .option('--groups <selector>', 'runner groups: a name, a regular expression or "all"', 'all')
     .option('--types <selector>', 'runner types: a name, a regular expression or "all"', 'all')
-    .option('--soak <duration>', 'canary soak, e.g. "3 days" (default: the fleet definition\'s)')
+    .option(
+      '--soak <duration>',
+      'canary soak with a unit, e.g. "3d" or "36h", at least a second (default: the fleet definition\'s)',
+    )
     .option('--auto-approve', 'approve every gate without a person')
     .option('--plan', 'print the plan and preflight result; start nothing')
     .option('--allow-testing-version', 'permit a -testing version in prod')
@@ -250,7 +253,7 @@ export function buildProgram(cli: CliEnvironment): Command {
   schedule
     .command('install')
     .description('create or update the schedule (daily by default, overlapping runs skipped, one missed day caught up)')
-    .option('--every <duration>', 'interval between checks, e.g. "1 day" or "12h"')
+    .option('--every <duration>', 'interval between checks with a unit, e.g. "1 day" or "12h", at least a minute')
     .option('--cron <expression>', 'a cron expression instead, e.g. "0 6 * * *"')
     .action(async (flags: { every?: string; cron?: string }, command: Command) => {
       const { installSchedule, validateScheduleOptions } = await import('./commands/schedule.js');

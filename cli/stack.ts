@@ -16,6 +16,7 @@ import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
 import { installWorkerRuntime, runWorker } from '../worker/main.js';
 import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js';
 import { CliError, EXIT_CODES } from './errors.js';
+import { waitForPoller } from './operations.js';
 import type { Output } from './output.js';
 import { resolveTemporalCli } from './temporal-binary.js';
 
@@ -47,6 +48,8 @@ export interface Stack {
 
 /** The server gets this long to come up; a first start also creates the SQLite schema. */
 const SERVER_START_TIMEOUT_MS = 60_000;
+/** The server lists a new worker's poller within a second or two; past this the worker is not reaching it. */
+const POLLER_VISIBLE_TIMEOUT_MS = 30_000;
 /** SIGTERM lets the server close SQLite cleanly; after this long it is killed. */
 const SERVER_STOP_TIMEOUT_MS = 10_000;
 
@@ -103,11 +106,31 @@ export async function startStack(output: Output, options: StackOptions): Promise
       await worker.catch(() => undefined);
     });
     await Promise.race([isReady, worker]);
+    // Ready only once the server lists the worker: a command sent earlier would be told no worker is polling.
+    await Promise.race([
+      workerVisible(temporalAddress, options.taskQueue),
+      worker.then(() => {
+        throw new CliError('the worker stopped as it started', EXIT_CODES.failure);
+      }),
+    ]);
     output.event('worker', { taskQueue: options.taskQueue }, `Worker ready on task queue ${options.taskQueue}`);
     return { temporalAddress, uiUrl, simulatorUrl: simulator.url, workerConfig, worker, stop };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+async function workerVisible(address: string, taskQueue: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    await waitForPoller(
+      connection.workflowService,
+      { namespace: 'default', taskQueue },
+      { timeoutMs: POLLER_VISIBLE_TIMEOUT_MS },
+    );
+  } finally {
+    await connection.close();
   }
 }
 

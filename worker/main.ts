@@ -51,6 +51,7 @@ export async function runWorker(config: WorkerConfig, options: RunWorkerOptions 
         },
       },
     }),
+    ...(options.activityTiming === undefined ? {} : { timing: options.activityTiming }),
   });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {

@@ -20,8 +20,8 @@ import {
   type RolloutState,
 } from '../../workflows/rollout-contract.js';
 import { connectClient, workflowUrl, type CommandContext } from '../context.js';
-import { CliError, OperationFailedError } from '../errors.js';
-import { requireWorker, runOperation } from '../operations.js';
+import { OperationFailedError } from '../errors.js';
+import { runOperation } from '../operations.js';
 import type { Output } from '../output.js';
 import { startStack } from '../stack.js';
 import { createTemplates } from './templates.js';
@@ -86,7 +86,6 @@ export async function demo(output: Output, options: DemoOptions): Promise<DemoSu
       const ctx: CommandContext = { client, temporal, output, signal: options.signal };
       // A fresh version each run: 10 hex digits stand in for the config commit, `dmo` marks it as a demo.
       const version = `${randomBytes(5).toString('hex')}-dmo`;
-      await waitForWorker(ctx);
       await createTemplates(ctx, { version });
       const result = await runRollout(ctx, version, options);
       const inventory = await runOperation<FleetInventoryInput, FleetInventory>(
@@ -118,22 +117,6 @@ export async function demo(output: Output, options: DemoOptions): Promise<DemoSu
     }
   } finally {
     await stack.stop();
-  }
-}
-
-/** The worker reports ready as it starts polling; the server lists it as a poller a moment later. */
-const WORKER_VISIBLE_TIMEOUT_MS = 30_000;
-
-async function waitForWorker(ctx: CommandContext): Promise<void> {
-  const deadline = Date.now() + WORKER_VISIBLE_TIMEOUT_MS;
-  for (;;) {
-    try {
-      await requireWorker(ctx);
-      return;
-    } catch (error) {
-      if (!(error instanceof CliError) || Date.now() > deadline) throw error;
-      await sleep(250, undefined, { signal: ctx.signal });
-    }
   }
 }
 

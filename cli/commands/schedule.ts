@@ -6,7 +6,6 @@ import {
   type ScheduleOptionsStartWorkflowAction,
   type ScheduleSpec,
 } from '@temporalio/client';
-import { durationProblem, parseDuration } from '../../runner-config/durations.js';
 import {
   RUNNER_VERSION_CHECK_SCHEDULE_ID,
   RUNNER_VERSION_CHECK_WORKFLOW_ID_PREFIX,
@@ -16,6 +15,7 @@ import {
   type RunnerVersionCheckWorkflow,
 } from '../../workflows/runner-version-check-contract.js';
 import type { CommandContext } from '../context.js';
+import { CHECK_INTERVAL_RULE, durationFlagProblem } from '../durations.js';
 import { NotFoundError, UsageError } from '../errors.js';
 
 /** Daily unless told otherwise: the 30-day window leaves room for a missed day, not a missed week. */
@@ -29,9 +29,6 @@ const CATCHUP_WINDOW = '1 day';
 
 /** A check downloads two archives and creates templates: minutes. Past an hour it is stuck, not slow. */
 const CHECK_TIMEOUT = '1 hour';
-
-/** GitHub's API is rate limited and releases come weeks apart: more often than this only spends quota. */
-const MINIMUM_INTERVAL_MS = 60_000;
 
 const CRON_PATTERN = /^(CRON_TZ=\S+\s+)?(@\w+|(\S+\s+){4}\S+)$/;
 
@@ -68,11 +65,8 @@ export function validateScheduleOptions(options: ScheduleInstallOptions): Schedu
     throw new UsageError('give either --every or --cron, not both');
   }
   if (options.every !== undefined) {
-    const problem = durationProblem(options.every);
-    if (problem !== undefined) throw new UsageError(`--every: ${problem}`);
-    if (parseDuration(options.every) < MINIMUM_INTERVAL_MS) {
-      throw new UsageError(`--every "${options.every}" is shorter than a minute; checks that often only spend quota`);
-    }
+    const problem = durationFlagProblem('--every', options.every, CHECK_INTERVAL_RULE);
+    if (problem !== undefined) throw new UsageError(problem);
   }
   if (options.cron !== undefined && !CRON_PATTERN.test(options.cron.trim())) {
     throw new UsageError(

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { durationProblem } from '../../runner-config/durations.js';
 import { versionProblem } from '../../runner-config/naming.js';
 import { selectorProblem } from '../../runner-config/selectors.js';
 import type { Environment } from '../../runner-config/types.js';
@@ -12,6 +11,7 @@ import {
   type RolloutPlan,
 } from '../../workflows/rollout-contract.js';
 import { workflowUrl, type CommandContext } from '../context.js';
+import { SOAK_RULE, durationFlagProblem } from '../durations.js';
 import { OperationFailedError, UsageError } from '../errors.js';
 import { runOperation } from '../operations.js';
 import { table } from '../output.js';
@@ -53,8 +53,8 @@ export function validateStartOptions(options: StartOptions): StartOptions {
     if (problem !== undefined) problems.push(`${flag}: ${problem}`);
   }
   if (options.soak !== undefined) {
-    const problem = durationProblem(options.soak);
-    if (problem !== undefined) problems.push(`--soak: ${problem}`);
+    const problem = durationFlagProblem('--soak', options.soak, SOAK_RULE);
+    if (problem !== undefined) problems.push(problem);
   }
   const reachesProd = options.environment === undefined || options.environment === 'prod';
   if (badVersion === undefined && options.version.endsWith('-testing') && reachesProd && !options.allowTestingVersion) {

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ListResult } from '../../cli/commands/list.js';
+import { runCli } from '../../cli/run.js';
 import { startSimulator, type SimulatorHandle } from '../../simulator/index.js';
 import { loadWorkerConfig } from '../../worker/config.js';
 import { runWorker } from '../../worker/main.js';
@@ -52,6 +54,9 @@ after(async () => {
   await env?.teardown();
 });
 
+// eslint-disable-next-line no-control-regex -- what a terminal receives: cursor up N lines, clear to the end
+const REDRAW = /\x1b\[(\d+)F\x1b\[J/;
+
 const rollout = (...argv: string[]): Promise<CliRun> => runRollout(argv, cliEnv);
 
 /** A failure is exactly one line on stderr, nothing on stdout, and the expected exit code. */
@@ -80,6 +85,14 @@ describe('bad input: one line, non-zero exit, nothing started', () => {
       2,
       /--regions: .*lookahead.*; --soak: "three days" is not a duration/,
     );
+    assertFailure(await rollout('start', '--version', '0123456789-abc', '--soak', '3'), 2, /--soak: "3" has no unit/);
+    assertFailure(
+      await rollout('start', '--version', '0123456789-abc', '--soak', '3ms'),
+      2,
+      /--soak: "3ms" is shorter than a second: .*; write e\.g\. "3 days"/,
+    );
+    assertFailure(await rollout('start', '--version', '0123456789-abc', '--soak', '0s'), 2, /--soak: "0s" is shorter/);
+    assertFailure(await rollout('schedule', 'install', '--every', '86400000'), 2, /--every: "86400000" has no unit/);
     assertFailure(
       await rollout('start', '--version', '0123456789-abc-testing'),
       2,
@@ -224,7 +237,7 @@ describe('a rollout from start to abort', () => {
     assert.match(run.stdout, /preflight problems/);
     assert.match(run.stderr, /^rollout: preflight found \d+ problems?; nothing was started/);
     const list = await rollout('--json', 'list');
-    assert.deepEqual(JSON.parse(list.stdout), []);
+    assert.deepEqual(JSON.parse(list.stdout), { rollouts: [], needsAttention: [] });
   });
 
   test('start --plan prints the plan and starts nothing', async () => {
@@ -240,7 +253,7 @@ describe('a rollout from start to abort', () => {
     const human = await rollout('start', '--version', version, ...selection, '--plan');
     assert.match(human.stdout, /^plan for 2222222222-abc/);
     assert.match(human.stdout, /gh-runner-testing-presubmit-cpu-us-west1\s+testing/);
-    assert.deepEqual(JSON.parse((await rollout('--json', 'list')).stdout), []);
+    assert.deepEqual((JSON.parse((await rollout('--json', 'list')).stdout) as ListResult).rollouts, []);
   });
 
   test('start prints the id and UI link; starting again attaches', async () => {
@@ -275,9 +288,42 @@ describe('a rollout from start to abort', () => {
     );
   });
 
+  test('status --watch on a terminal draws progress bars and redraws the block in place', async () => {
+    let written = '';
+    const stop = new AbortController();
+    const terminal = {
+      isTTY: true,
+      columns: 160,
+      write: (text: string) => {
+        written += text;
+        // Two redraws after the first drawing are enough to see the block replaced in place.
+        if (written.split(REDRAW).length >= 5) stop.abort();
+      },
+    };
+    const code = await runCli(['status', workflowId, '--watch'], {
+      env: cliEnv,
+      stdout: terminal,
+      stderr: terminal,
+      signal: stop.signal,
+    });
+    assert.equal(code, 0, written);
+    const [first = '', ...redraws] = written.split(REDRAW);
+    assert.match(first, new RegExp(`^${workflowId}  version ${version}`));
+    assert.match(first, /instances new \[[█░]{20}\]\s+\d+\/\d+/);
+    assert.match(first, /gh-runner-testing-presubmit-cpu-us-west1\s+testing\s+\S+\s+\[[█░]{20}\]/);
+    // Each redraw moves up exactly over the block drawn before it, then draws the whole block again.
+    let previous = first;
+    for (let i = 0; i < redraws.length; i += 2) {
+      assert.equal(Number(redraws[i]), previous.split('\n').length - 1);
+      previous = redraws[i + 1] ?? '';
+      assert.match(previous, new RegExp(`^${workflowId}  version ${version}`));
+    }
+    assert.equal(redraws.length, 4);
+  });
+
   test('list shows it with version and stage', async () => {
     const json = await rollout('--json', 'list', '--running');
-    const [entry] = JSON.parse(json.stdout) as { workflowId: string; version: string; execution: string }[];
+    const [entry] = (JSON.parse(json.stdout) as ListResult).rollouts;
     assert.equal(entry?.workflowId, workflowId);
     assert.equal(entry?.version, version);
     const human = await rollout('list');
@@ -330,6 +376,67 @@ describe('local commands', () => {
       await rollout('sim', '--fleet', '/nonexistent/fleet.yaml'),
       2,
       /no such file \/nonexistent\/fleet\.yaml/,
+    );
+  });
+});
+
+describe('the worker', () => {
+  test('polls at the activity timing it was started with', async () => {
+    // VMs of this version never register a runner, so the rollout's test stage keeps polling for runners.
+    const version = '4444444444-abc';
+    assert.equal((await rollout('templates', 'create', '--version', version)).code, 0);
+    const templates = simulator.control
+      .state()
+      .templates.map((template) => template.name)
+      .filter((name) => name.endsWith(version));
+    simulator.control.patchFaults({ neverRegisterTemplates: templates });
+    const selection = ['--env', 'testing', '--regions', 'us-west1', '--groups', 'postsubmit', '--types', 'cpu'];
+    const run = await rollout('--json', 'start', '--version', version, ...selection);
+    assert.equal(run.code, 0, run.stderr);
+    const { workflowId } = JSON.parse(run.stdout) as { workflowId: string };
+    try {
+      await stageReached(workflowId, 'test');
+      const runnerLists = (): number => simulator.control.counters()['github.runners.list']?.requests ?? 0;
+      const before = runnerLists();
+      // One MIG waits for its runners. The worker polls every 200 ms; at the production default (30 s) it would
+      // list them once or twice in this time.
+      const deadline = Date.now() + 20_000;
+      while (runnerLists() - before < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(runnerLists() - before >= 10, `${runnerLists() - before} runner lists in 20 s`);
+    } finally {
+      await env.client.workflow.getHandle(workflowId).terminate('test over');
+      simulator.control.patchFaults({ neverRegisterTemplates: [] });
+    }
+  });
+});
+
+describe('escalations', () => {
+  test('list shows the escalation of the latest runner-version check, with or without a rollout', async () => {
+    // Published 18 days ago: 12 days before GitHub's deadline, below the 14-day threshold, fleet not converged.
+    simulator.control.publishRelease({
+      version: '2.330.1',
+      publishedAt: new Date(Date.now() - 18 * 24 * 60 * 60 * 1000).toISOString(),
+    });
+    const check = await rollout('--json', 'check-runner-version');
+    assert.equal(check.code, 0, check.stderr);
+    const { action } = JSON.parse(check.stdout) as { action: { kind: string; rolloutId: string } };
+    assert.equal(action.kind, 'rollout-started');
+    await env.client.workflow.getHandle(action.rolloutId).terminate('test over');
+
+    const human = await rollout('list', '--running');
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^no rollouts\n\nneeds attention:\n/);
+    assert.match(human.stdout, /^ {2}warning: fleet not converged on runner 2\.330\.1: .*14-day threshold$/m);
+    assert.match(
+      human.stdout,
+      new RegExp(`raised by runner-version-check-\\S+ at \\S+; rollout ${action.rolloutId}$`, 'm'),
+    );
+
+    const json = JSON.parse((await rollout('--json', 'list')).stdout) as ListResult;
+    assert.ok(json.rollouts.some((entry) => entry.workflowId === action.rolloutId));
+    assert.deepEqual(
+      json.needsAttention.map(({ source, newestRelease, rolloutId }) => ({ source, newestRelease, rolloutId })),
+      [{ source: 'runnerVersionCheck', newestRelease: '2.330.1', rolloutId: action.rolloutId }],
     );
   });
 });

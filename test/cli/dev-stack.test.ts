@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
 import { runRollout } from './run-cli.js';
 
 const BIN = fileURLToPath(new URL('../../bin/rollout.js', import.meta.url));
@@ -46,6 +47,18 @@ test('rollout dev starts Temporal, the Web UI, the simulator and a worker, and s
     );
     assert.equal(lines[0], `Temporal:  127.0.0.1:${port}`);
     assert.equal(lines[1], `Web UI:    http://127.0.0.1:${port + 1000}`);
+
+    // "Worker ready" means the server already lists the worker: a command issued now finds it.
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: 'dev-stack-test' },
+      });
+      assert.ok((pollers ?? []).length > 0, 'the server lists a poller on the task queue');
+    } finally {
+      await connection.close();
+    }
 
     const fleet = await runRollout(['--json', 'fleet', '--env', 'testing'], {
       TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
