@@ -2,11 +2,23 @@
  * The canary's health rules: job outcomes on canary VMs against the MIG's base VMs, read from GitHub Actions in the
  * fleet's config repo, and boot loops, read from what successive checks observed of the canary's VMs.
  */
+import type { protos } from '@google-cloud/compute';
 import pLimit from 'p-limit';
+import { zonesOf } from '../runner-config/matrix.js';
+import { CANARY_VERSION_NAME } from '../runner-config/naming.js';
 import { permanentFailure, FailureType } from './failures.js';
-import { migRunnerPrefix } from './runners.js';
+import { getMig, instanceCreationTimes, managedInstances, toInstanceInfo } from './mig-state.js';
+import { listRunnersByPrefix, migRunnerPrefix } from './runners.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { CanaryObservations, JobCounts, ManagedInstanceInfo, MigLocator, ObservedCanaryVm } from './types.js';
+import type {
+  CanaryObservations,
+  JobCounts,
+  ManagedInstanceInfo,
+  MigLocator,
+  MigVersion,
+  ObservedCanaryVm,
+  RunnerInfo,
+} from './types.js';
 
 /**
  * CI jobs also fail for their code's sake (a red presubmit is normal), so only a failure rate clearly above the
@@ -140,6 +152,48 @@ export function jobFailureProblem(tally: JobTally, since: string): string | unde
   );
 }
 
+/** What one read of a MIG shows of the VMs on one template, with the MIG's runners. */
+export interface TemplateVms {
+  readonly igm: protos.google.cloud.compute.v1.IInstanceGroupManager;
+  /** The MIG's VMs on the template, with their creation times. */
+  readonly instances: readonly ManagedInstanceInfo[];
+  /** Every runner of the MIG on GitHub, on any template. */
+  readonly runners: readonly RunnerInfo[];
+  /** Names of the MIG's runners that are online. */
+  readonly online: ReadonlySet<string>;
+}
+
+/**
+ * Reads the MIG, its VMs on `template` with their creation times (which only the instances API knows) and its
+ * runners: what the boot-loop rule observes.
+ */
+export async function readTemplateVms(
+  runtime: ActivityRuntime,
+  mig: MigLocator,
+  template: string,
+): Promise<TemplateVms> {
+  const [igm, igmInstances, runners, createdAt] = await Promise.all([
+    getMig(runtime, mig),
+    managedInstances(runtime, mig),
+    listRunnersByPrefix(runtime, migRunnerPrefix(mig.name)),
+    instanceCreationTimes(runtime, mig, zonesOf(runtime.deps.fleet, mig.region)),
+  ]);
+  const instances = igmInstances
+    .map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')))
+    .filter((instance) => instance.instanceTemplate === template);
+  const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
+  return { igm, instances, runners, online };
+}
+
+/**
+ * How many VMs the MIG keeps on a version: a canary version has a fixed size, any other version (a direct update)
+ * holds the whole group. 0 without a version.
+ */
+export function versionSlots(version: MigVersion | undefined, migTargetSize: number): number {
+  if (version === undefined) return 0;
+  return version.name === CANARY_VERSION_NAME ? (version.targetSize?.fixed ?? 0) : migTargetSize;
+}
+
 /**
  * Adds this check's canary VMs, seen at `seenAt`, to what earlier checks saw. Each VM keeps its distinct creation
  * times (a repair shows up as a new one), whether it was ever seen with an online runner or ran a job, and when it
@@ -185,7 +239,7 @@ export function bootloopProblems(observations: CanaryObservations, canarySize: n
   for (const vm of observations.vms) {
     if (!vm.registered && vm.lives.length >= BOOTLOOP_MIN_LIVES) {
       problems.push(
-        `canary VM ${vm.name} boot-loops: recreated again and again without ever registering a runner (creation times seen: ${vm.lives.join(', ')})`,
+        `canary VM ${vm.name} boot-loops: it was created at least ${vm.lives.length} times and never registered a runner (creation times seen: ${vm.lives.join(', ')})`,
       );
     }
   }

@@ -31,6 +31,11 @@ export const FailureType = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** A wait's own deadline (counted from its first attempt) passed before its condition held. */
   WAIT_TIMED_OUT: 'WAIT_TIMED_OUT',
+  /**
+   * VMs on a template keep crashing before their runner registers (the MIG recreates or replaces them): waiting
+   * longer cannot bring the runners up.
+   */
+  BOOT_LOOP: 'BOOT_LOOP',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -50,6 +55,7 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureType[] = [
   FailureType.RELEASE_MALFORMED,
   FailureType.OPERATION_FAILED,
   FailureType.WAIT_TIMED_OUT,
+  FailureType.BOOT_LOOP,
 ];
 
 /** Builds a permanent failure. `details` must be plain JSON: it is stored in workflow history for good. */

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { migNameOf, selectMigRefs, zonesOf } from '../runner-config/matrix.js';
-import { CANARY_VERSION_NAME } from '../runner-config/naming.js';
 import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import { SelectorError } from '../runner-config/selectors.js';
 import type { AutoscalingBounds } from '../runner-config/types.js';
@@ -34,10 +33,13 @@ import {
   canaryAbsenceProblem,
   jobFailureProblem,
   observeCanaryVms,
+  readTemplateVms,
   tallyJobs,
+  versionSlots,
 } from './canary-health.js';
 import type {
   CanaryHealth,
+  CanaryObservations,
   ConvergenceProgress,
   DrainResult,
   MigLocator,
@@ -58,6 +60,8 @@ export interface WaitProgress {
   readonly startedAt: string;
   readonly polls: number;
   readonly observed: number;
+  /** What waitForRunners saw of the VMs on the awaited template: a boot loop shows only across many polls. */
+  readonly observations?: CanaryObservations;
 }
 
 export function createActivities(deps: ActivityDeps): RolloutActivities {
@@ -65,10 +69,10 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
   const { compute, fleet } = deps;
   const project = fleet.project;
 
-  async function describe(mig: MigLocator, withInstances = true): Promise<MigSnapshot> {
+  async function describe(mig: MigLocator, withInstances = true, reads = runtime): Promise<MigSnapshot> {
     const [igm, instances] = await Promise.all([
-      getMig(runtime, mig),
-      withInstances ? managedInstances(runtime, mig) : Promise.resolve(undefined),
+      getMig(reads, mig),
+      withInstances ? managedInstances(reads, mig) : Promise.resolve(undefined),
     ]);
     return toSnapshot(fleet.namePrefix, mig.region, igm, instances);
   }
@@ -167,14 +171,17 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     };
   }
 
-  /** Online runners of a MIG, each with the template of its VM (runners without a VM in the MIG are dropped). */
-  async function runnersWithTemplates(mig: MigLocator): Promise<{
+  /** Runners of a MIG, each with the template of its VM (runners without a VM in the MIG are dropped). */
+  async function runnersWithTemplates(
+    reads: ActivityRuntime,
+    mig: MigLocator,
+  ): Promise<{
     instances: ReturnType<typeof toInstanceInfo>[];
     runners: Array<RunnerInfo & { template: string }>;
   }> {
     const [instances, runners] = await Promise.all([
-      managedInstances(runtime, mig),
-      listRunnersByPrefix(runtime, migRunnerPrefix(mig.name)),
+      managedInstances(reads, mig),
+      listRunnersByPrefix(reads, migRunnerPrefix(mig.name)),
     ]);
     const infos = instances.map((instance) => toInstanceInfo(instance, undefined));
     const templateOf = new Map(infos.map((info) => [info.name, info.instanceTemplate]));
@@ -189,20 +196,30 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
 
   /**
    * Polls `observe` until it reports done. Progress is heartbeated, and a retried attempt keeps the first
-   * attempt's start, so `timeoutMinutes` bounds the whole wait rather than each attempt.
+   * attempt's start, so `timeoutMinutes` bounds the whole wait rather than each attempt. Observations a poll
+   * returns are handed to the next poll, across attempts too.
    */
   async function pollUntil<T>(
     what: string,
     timeoutMinutes: number | undefined,
-    observe: () => Promise<{ done: boolean; observed: number; value: T; describe: string }>,
+    observe: (
+      previous: CanaryObservations | undefined,
+    ) => Promise<{ done: boolean; observed: number; value: T; describe: string; observations?: CanaryObservations }>,
   ): Promise<T> {
     const previous = runtime.previousHeartbeat<WaitProgress>();
     const startedAt = previous?.startedAt ?? runtime.now().toISOString();
     let polls = previous?.polls ?? 0;
+    let observations = previous?.observations;
     for (;;) {
-      const result = await observe();
+      const result = await observe(observations);
       polls++;
-      runtime.heartbeat({ startedAt, polls, observed: result.observed } satisfies WaitProgress);
+      observations = result.observations ?? observations;
+      runtime.heartbeat({
+        startedAt,
+        polls,
+        observed: result.observed,
+        ...(observations === undefined ? {} : { observations }),
+      } satisfies WaitProgress);
       if (result.done) return result.value;
       const waitedMs = runtime.now().getTime() - Date.parse(startedAt);
       if (timeoutMinutes !== undefined && waitedMs >= timeoutMinutes * 60_000) {
@@ -346,21 +363,47 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     },
 
     async waitForRunners({ mig, template, runnerVersion, count, timeoutMinutes }) {
-      return pollUntil(`wait for ${count} runners of ${mig.name} on ${template}`, timeoutMinutes, async () => {
-        const { runners } = await runnersWithTemplates(mig);
-        const online = runners.filter(
+      const what = `wait for ${count} runners of ${mig.name} on ${template}`;
+      // Each poll makes several reads (MIG, VMs, creation times per zone, runners) for up to an hour: without
+      // retries within the attempt, one transient failure among them would fail the attempt.
+      const reads = runtime.retryingReads();
+      return pollUntil(what, timeoutMinutes, async (previous) => {
+        const { igm, instances, runners, online } = await readTemplateVms(reads, mig, template);
+        const observations = observeCanaryVms(previous, instances, online, new Set(), runtime.now().toISOString());
+        const onTemplate = new Set(instances.map((instance) => instance.name));
+        const ready = runners.filter(
           (runner) =>
             runner.online &&
-            runner.template === template &&
+            onTemplate.has(runner.name) &&
             (runnerVersion === undefined || runner.runnerVersion === runnerVersion),
         ).length;
-        return { done: online >= count, observed: online, value: online, describe: `${online} of ${count} online` };
+        if (ready < count) {
+          // A template whose VMs crash before registering never brings its runners up: waiting out the timeout
+          // would only hold the MIG's worker, and with it the rollback, for nothing.
+          const version = migVersions(igm).find((candidate) => candidate.instanceTemplate === template);
+          const problems = bootloopProblems(observations, versionSlots(version, igm.targetSize ?? 0));
+          if (problems.length > 0) {
+            throw permanentFailure(
+              FailureType.BOOT_LOOP,
+              `${what}: MIG ${mig.name} in ${mig.region} boot-loops on template ${template}: ${problems.join('; ')}`,
+              { mig: mig.name, region: mig.region, template, problems },
+            );
+          }
+        }
+        return {
+          done: ready >= count,
+          observed: ready,
+          value: ready,
+          describe: `${ready} of ${count} online`,
+          observations,
+        };
       });
     },
 
     async waitForMigStable(mig, options = {}) {
+      const reads = runtime.retryingReads();
       return pollUntil(`wait for MIG ${mig.name} to become stable`, options.timeoutMinutes, async () => {
-        const snapshot = await describe(mig);
+        const snapshot = await describe(mig, true, reads);
         const done = snapshot.isStable && snapshot.versionTargetReached;
         const onTarget = Object.values(snapshot.instancesByTemplate).reduce((sum, n) => sum + n, 0);
         return {
@@ -376,11 +419,14 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       // VMs whose runners an earlier attempt already removed from GitHub: they are idle for good, and without
       // this memory a retry would no longer see them as runners and leave them running.
       const resumed = runtime.previousHeartbeat<{ deregistered: string[] }>()?.deregistered ?? [];
-      const igmInstances = await managedInstances(runtime, mig);
+      // Only the listings retry within the attempt: a transient failure among them would otherwise fail a drain
+      // before it removed anything. Removals and the deletion are effects, left to the attempt's retry.
+      const reads = runtime.retryingReads();
+      const igmInstances = await managedInstances(reads, mig);
       const instanceUrl = new Map(igmInstances.map((instance) => [instance.name ?? '', instance.instance ?? '']));
       const instances = igmInstances.map((instance) => toInstanceInfo(instance, undefined));
       const templateOf = new Map(instances.map((info) => [info.name, info.instanceTemplate]));
-      const runners = await listRunnersByPrefix(runtime, migRunnerPrefix(mig.name));
+      const runners = await listRunnersByPrefix(reads, migRunnerPrefix(mig.name));
       const drainable = (runner: RunnerInfo): boolean => {
         const template = templateOf.get(runner.name);
         return runner.online && template !== undefined && (keepTemplate === undefined || template !== keepTemplate);
@@ -412,7 +458,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       const removedStuck: string[] = [];
       if (stuckAfterMinutes !== undefined) {
         const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
-        const createdAt = await instanceCreationTimes(runtime, mig, zonesOf(fleet, mig.region));
+        const createdAt = await instanceCreationTimes(reads, mig, zonesOf(fleet, mig.region));
         const cutoff = runtime.now().getTime() - stuckAfterMinutes * 60_000;
         for (const instance of instances) {
           const created = Date.parse(createdAt.get(instance.name) ?? '');
@@ -445,7 +491,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
         // Such a VM may register in the moments since we listed: look once more right before deleting. One that
         // came online is a working runner now, left to the next drain; an offline one is deregistered first, and
         // GitHub's refusal (422) while it runs a job keeps its VM.
-        const latest = await listRunnersByPrefix(runtime, migRunnerPrefix(mig.name));
+        const latest = await listRunnersByPrefix(reads, migRunnerPrefix(mig.name));
         const nowOnline = new Set(latest.filter((runner) => runner.online).map((runner) => runner.name));
         removedStuck.splice(0, removedStuck.length, ...removedStuck.filter((name) => !nowOnline.has(name)));
         for (const runner of latest.filter((candidate) => removedStuck.includes(candidate.name))) {
@@ -490,16 +536,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       // Dozens of reads per check (zones, runs, jobs of each run): each retries its own transient failures, or
       // at 10% failures per call nearly every attempt would fail on one of them and the check would never finish.
       const reads = runtime.retryingReads();
-      const [igm, igmInstances, runners, createdAt] = await Promise.all([
-        getMig(reads, mig),
-        managedInstances(reads, mig),
-        listRunnersByPrefix(reads, migRunnerPrefix(mig.name)),
-        instanceCreationTimes(reads, mig, zonesOf(fleet, mig.region)),
-      ]);
-      const instances = igmInstances
-        .map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')))
-        .filter((instance) => instance.instanceTemplate === canaryTemplate);
-      const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
+      const { igm, instances, online } = await readTemplateVms(reads, mig, canaryTemplate);
       const now = runtime.now().getTime();
       const seenAt = new Date(now).toISOString();
       const seen = observeCanaryVms(previous, instances, online, new Set(), seenAt);
@@ -514,13 +551,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       if (canaryVersion === undefined) {
         problems.push(`MIG has no version on ${canaryTemplate} (versions: ${versions.map((v) => v.name).join(', ')})`);
       }
-      // A canary version has a fixed size; a direct update puts the whole group on the template.
-      const canarySize =
-        canaryVersion === undefined
-          ? 0
-          : canaryVersion.name === CANARY_VERSION_NAME
-            ? (canaryVersion.targetSize?.fixed ?? 0)
-            : (igm.targetSize ?? 0);
+      const canarySize = versionSlots(canaryVersion, igm.targetSize ?? 0);
       const recreating = instances.filter((instance) => instance.currentAction === 'RECREATING');
       for (const instance of recreating) {
         problems.push(`canary VM ${instance.name} is being recreated (repair after a failure)`);
@@ -563,7 +594,13 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     },
 
     async convergence({ mig, targetTemplate }) {
-      const [snapshot, { instances, runners }] = await Promise.all([describe(mig, false), runnersWithTemplates(mig)]);
+      // Checked on every MIG again and again until the rollout converges: one transient failure among its reads
+      // should not fail a check.
+      const reads = runtime.retryingReads();
+      const [snapshot, { instances, runners }] = await Promise.all([
+        describe(mig, false, reads),
+        runnersWithTemplates(reads, mig),
+      ]);
       const onlineRunners = runners.filter((runner) => runner.online);
       const progress: ConvergenceProgress = {
         mig,

@@ -9,7 +9,7 @@ export { FleetConfigError, formatFleetIssues, type FleetIssue, type FleetParseRe
 export { parseFleet, parseFleetOrThrow } from './parse.js';
 export { fleetFileSchema, SEGMENT_NAME_PATTERN, type FleetFile } from './schema.js';
 export { compileSelector, selectorProblem, SELECT_ALL, SelectorError, type Selector } from './selectors.js';
-export { durationProblem, parseDuration } from './durations.js';
+export { durationProblem, parseDuration, SOAK_MINIMUM, type DurationMinimum } from './durations.js';
 export {
   enumerateMigs,
   findGroup,

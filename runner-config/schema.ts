@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationProblem } from './durations.js';
+import { durationProblem, SOAK_MINIMUM } from './durations.js';
 import { ARCHITECTURES, ROLLOUT_POLICIES, TRUST_LEVELS } from './types.js';
 
 /**
@@ -19,6 +19,12 @@ const regionName = z.string().regex(/^[a-z]+-[a-z]+[0-9]+$/, 'must be a GCP regi
 const zoneName = z.string().regex(/^[a-z]+-[a-z]+[0-9]+-[a-z]$/, 'must be a GCP zone name such as us-west1-a');
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/** YAML reads `defaultSoak: 3` as the number 3: say what it would mean rather than only that it is no string. */
+function durationTypeProblem(input: unknown): string {
+  return typeof input === 'number'
+    ? (durationProblem(String(input)) ?? 'must be a duration string')
+    : 'must be a duration such as "3d", "72h" or "90 minutes"';
+}
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest: 64 lowercase hex digits');
 
 const bounds = z
@@ -110,8 +116,10 @@ export const sections = {
   }),
   rollout: z.strictObject({
     defaultSoak: z
-      .string()
-      .refine((text) => durationProblem(text) === undefined, { error: (issue) => durationProblem(String(issue.input)) })
+      .string({ error: (issue) => durationTypeProblem(issue.input) })
+      .refine((text) => durationProblem(text, SOAK_MINIMUM) === undefined, {
+        error: (issue) => durationProblem(String(issue.input), SOAK_MINIMUM),
+      })
       .describe('How long canaries soak before promotion (a duration such as "3 days").'),
     canarySize: z.int().min(1, 'must be at least 1').optional().describe('Canary VMs per MIG (default 1).'),
   }),

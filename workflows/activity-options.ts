@@ -18,6 +18,7 @@ export const NON_RETRYABLE_ACTIVITY_FAILURES = [
   'RELEASE_MALFORMED',
   'OPERATION_FAILED',
   'WAIT_TIMED_OUT',
+  'BOOT_LOOP',
 ];
 
 /** GCP rate quotas refill each minute, so backoff tops out there. */

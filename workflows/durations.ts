@@ -1,13 +1,13 @@
-import { msToNumber, type StringValue } from '@temporalio/common';
+import { parseDuration, type DurationMinimum } from '../runner-config/durations.js';
 
-/** Milliseconds of a Temporal duration string (`3 days`, `90m`); throws a clear error for anything else. */
-export function durationMs(text: string, what: string): number {
-  let ms: number;
+/** Every duration the workflows wait for is longer than zero. */
+const POSITIVE: DurationMinimum = { ms: 1, text: 'a millisecond', reason: 'it must be longer than zero' };
+
+/** Milliseconds of a duration with a unit (`3 days`, `90m`) of at least `minimum`, or a RangeError naming `what`. */
+export function durationMs(text: string, what: string, minimum: DurationMinimum = POSITIVE): number {
   try {
-    ms = msToNumber(text as StringValue);
-  } catch {
-    throw new RangeError(`${what} "${text}" is not a duration (examples: "3 days", "72h", "30 minutes")`);
+    return parseDuration(text, minimum);
+  } catch (error) {
+    throw new RangeError(`${what}: ${(error as Error).message}`, { cause: error });
   }
-  if (!(ms > 0)) throw new RangeError(`${what} "${text}" must be longer than zero`);
-  return ms;
 }

@@ -6,6 +6,7 @@ import type { MigSnapshot, PreflightProblem } from '../activities/types.js';
 import { selectorProblem } from '../runner-config/selectors.js';
 import { BASE_VERSION_NAME, parseVersion, templateName, versionProblem } from '../runner-config/naming.js';
 import { ENVIRONMENTS, type Environment, type FleetDefinition } from '../runner-config/types.js';
+import { SOAK_MINIMUM } from '../runner-config/durations.js';
 import { durationMs } from './durations.js';
 import {
   DEFAULT_ROLLOUT_TIMING,
@@ -70,7 +71,7 @@ export function inputProblems(input: RolloutInput): PreflightProblem[] {
   for (const [name, value] of Object.entries(durations)) {
     if (typeof value !== 'string') continue;
     try {
-      durationMs(value, name);
+      durationMs(value, name, name === 'soak' ? SOAK_MINIMUM : undefined);
     } catch (error) {
       invalid((error as Error).message);
     }

@@ -855,8 +855,11 @@ class RolloutRun {
         mig.runnersNew = runners.online;
         return;
       }
+      // The wait gives up early, with its own evidence, when the new template's VMs keep crashing (BOOT_LOOP).
       const evidence = [
-        `${mig.name}: runners on ${mig.toTemplate} not online within ${this.timing.runnersReadyTimeout}: ${report.failure?.message ?? 'no result'}`,
+        report.failure?.type === 'BOOT_LOOP'
+          ? `${mig.name}: ${report.failure.message}`
+          : `${mig.name}: runners on ${mig.toTemplate} not online within ${this.timing.runnersReadyTimeout}: ${report.failure?.message ?? 'no result'}`,
       ];
       try {
         const health = await this.canaryHealth(mig);

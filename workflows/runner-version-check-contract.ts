@@ -3,7 +3,7 @@
  * (template version, soak plan, escalations) that the workflow applies and the CLI reports. Pure code: safe in
  * the workflow sandbox and in the CLI.
  */
-import { durationProblem, parseDuration } from '../runner-config/durations.js';
+import { durationProblem, parseDuration, SOAK_MINIMUM, type DurationMinimum } from '../runner-config/durations.js';
 import { versionProblem } from '../runner-config/naming.js';
 import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 
@@ -259,8 +259,8 @@ export interface ResolvedCheckSettings {
 /** Validates the input and fills defaults; throws a RangeError naming every problem. */
 export function resolveCheckSettings(input: RunnerVersionCheckInput): ResolvedCheckSettings {
   const problems: string[] = [];
-  const duration = (name: string, text: string): number => {
-    const problem = durationProblem(text);
+  const duration = (name: string, text: string, minimum?: DurationMinimum): number => {
+    const problem = durationProblem(text, minimum);
     if (problem === undefined) return parseDuration(text);
     problems.push(`${name}: ${problem}`);
     return 0;
@@ -270,9 +270,17 @@ export function resolveCheckSettings(input: RunnerVersionCheckInput): ResolvedCh
     problems.push(`escalationThresholdsDays must be positive numbers of days, got [${thresholds.join(', ')}]`);
   }
   const marginMs = duration('margin', input.margin ?? RUNNER_VERSION_CHECK_DEFAULTS.margin);
-  const minimumSoakMs = duration('minimumSoak', input.minimumSoak ?? RUNNER_VERSION_CHECK_DEFAULTS.minimumSoak);
-  const securitySoakMs = duration('securitySoak', input.securitySoak ?? RUNNER_VERSION_CHECK_DEFAULTS.securitySoak);
-  if (input.defaultSoak !== undefined) duration('defaultSoak', input.defaultSoak);
+  const minimumSoakMs = duration(
+    'minimumSoak',
+    input.minimumSoak ?? RUNNER_VERSION_CHECK_DEFAULTS.minimumSoak,
+    SOAK_MINIMUM,
+  );
+  const securitySoakMs = duration(
+    'securitySoak',
+    input.securitySoak ?? RUNNER_VERSION_CHECK_DEFAULTS.securitySoak,
+    SOAK_MINIMUM,
+  );
+  if (input.defaultSoak !== undefined) duration('defaultSoak', input.defaultSoak, SOAK_MINIMUM);
   if (problems.length > 0) throw new RangeError(problems.join('; '));
   return {
     escalationThresholdsDays: [...thresholds].sort((a, b) => b - a),

@@ -11,8 +11,15 @@ import {
   type JobTally,
 } from '../../activities/canary-health.js';
 import type { CanaryHealth, CanaryObservations, MigLocator } from '../../activities/types.js';
-import type { EndpointFault } from '../../simulator/index.js';
-import { canaryChecks, grow, startActivityFixture, startCanary, type ActivityFixture } from './fixture.js';
+import {
+  canaryChecks,
+  grow,
+  injectedFaults,
+  startActivityFixture,
+  startCanary,
+  tenPercentFailing,
+  type ActivityFixture,
+} from './fixture.js';
 
 const NEW = '1111111111-bbb';
 const template = (type: string): string => `gh-runner-presubmit-${type}-${NEW}`;
@@ -97,14 +104,6 @@ describe('canary job failure rate', () => {
 });
 
 describe('canary health under API faults', () => {
-  /** Every API the check reads fails 10% of calls: a third each 5xx, 403 rate limit and 429 (with Retry-After). */
-  const tenPercentFailing = (): EndpointFault[] => {
-    const each = 1 - Math.cbrt(1 - 0.1);
-    return ['compute.*', 'github.*'].flatMap((endpoint) =>
-      [endpoint.startsWith('compute.') ? 503 : 502, 403, 429].map((status) => ({ endpoint, errorRate: each, status })),
-    );
-  };
-
   test('with 10% of calls failing, a healthy canary is judged healthy in nearly every attempt', async () => {
     const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-gpu-us-west1' };
     const since = await startCanary(fx, mig, template('gpu'), 4, 2);
@@ -135,7 +134,7 @@ describe('canary health under API faults', () => {
     const failed = verdicts.filter((verdict) => verdict !== 'healthy');
     assert.ok(failed.length <= 1, verdicts.join('\n'));
     assert.ok(!failed.some((verdict) => verdict.startsWith('unhealthy')), verdicts.join('\n'));
-    const injected = Object.values(fx.sim.control.counters()).reduce((sum, counter) => sum + counter.injectedFaults, 0);
+    const injected = injectedFaults(fx);
     assert.ok(injected >= 20, `the checks met failures (${injected} injected)`);
   });
 });

@@ -6,7 +6,12 @@ import type { Info } from '@temporalio/activity';
 import { createActivities } from '../../activities/index.js';
 import type { ActivityDeps, ActivityTiming, ComputeClients, GitHubClient } from '../../activities/ports.js';
 import type { CanaryHealth, CanaryObservations, MigLocator, RolloutActivities } from '../../activities/types.js';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/index.js';
+import {
+  startSimulator,
+  type EndpointFault,
+  type SimulatorHandle,
+  type SimulatorOptions,
+} from '../../simulator/index.js';
 import { createComputeClients, createGitHubClient } from '../../worker/clients.js';
 
 export interface ActivityFixture {
@@ -133,4 +138,17 @@ export function canaryChecks(
     previous = health.observations;
     return health;
   };
+}
+
+/** Every API fails 10% of calls: a third each 5xx, 403 rate limit and 429 (with Retry-After). */
+export function tenPercentFailing(): EndpointFault[] {
+  const each = 1 - Math.cbrt(1 - 0.1);
+  return ['compute.*', 'github.*'].flatMap((endpoint) =>
+    [endpoint.startsWith('compute.') ? 503 : 502, 403, 429].map((status) => ({ endpoint, errorRate: each, status })),
+  );
+}
+
+/** Total faults the simulator injected since its counters were last reset. */
+export function injectedFaults(fx: ActivityFixture): number {
+  return Object.values(fx.sim.control.counters()).reduce((sum, counter) => sum + counter.injectedFaults, 0);
 }

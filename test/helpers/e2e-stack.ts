@@ -419,6 +419,26 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
   }
 }
 
+/**
+ * The default fleet with busy prod pools (canary VMs appear when a base VM finishes its job, and old VMs leave
+ * the same way) at a simulated minute per second, the worker in this process.
+ */
+export function startBusyFleetStack(): Promise<E2eStack> {
+  return startE2eStack({
+    worker: 'in-process',
+    simulator: {
+      speed: 60,
+      jobRates: [
+        { environment: 'prod', perHour: 40, meanDurationMinutes: 10 },
+        { environment: 'testing', perHour: 0, meanDurationMinutes: 10 },
+      ],
+    },
+    // The worker follows the simulator's clock while workflow time is real: the registration grace would
+    // compare the two, so it is left to the boot-loop rule (creation times alone).
+    activityTiming: { ...E2E_ACTIVITY_TIMING, registrationGraceMs: 7 * 24 * 3600_000 },
+  });
+}
+
 function stopWorker(worker: Worker): void {
   if (worker.getState() === 'RUNNING') worker.shutdown();
 }

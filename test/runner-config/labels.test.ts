@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defaultFleet } from '../../runner-config/default-fleet.js';
-import {
-  durationProblem,
-  migAutoscaling,
-  parseDuration,
-  runnerLabels,
-  templateMetadata,
-} from '../../runner-config/index.js';
+import { migAutoscaling, runnerLabels, templateMetadata } from '../../runner-config/index.js';
 
 describe('runner labels', () => {
   const fleet = defaultFleet();
@@ -100,17 +94,5 @@ describe('template metadata and autoscaling', () => {
       migAutoscaling(fleet, { environment: 'testing', group: 'presubmit', type: 'a100', region: 'us-west1' }),
       { min: 0, max: 0 },
     );
-  });
-});
-
-describe('durations', () => {
-  test('Temporal duration strings', () => {
-    assert.equal(parseDuration('3 days'), 3 * 24 * 3600 * 1000);
-    assert.equal(parseDuration('72h'), 3 * 24 * 3600 * 1000);
-    assert.equal(parseDuration('0'), 0);
-    assert.equal(durationProblem('90m'), undefined);
-    assert.match(durationProblem('three days') ?? '', /not a duration/);
-    assert.match(durationProblem('-1h') ?? '', /negative/);
-    assert.throws(() => parseDuration('soon'), RangeError);
   });
 });

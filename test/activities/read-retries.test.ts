@@ -1,0 +1,62 @@
+/**
+ * Activities that make several reads per attempt retry each transient read within the attempt, so one 5xx or rate
+ * limit among them does not fail the attempt: convergence, the drain's listings and waitForRunners' polls.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { RolloutActivities } from '../../activities/types.js';
+import { grow, injectedFaults, startActivityFixture, tenPercentFailing, type ActivityFixture } from './fixture.js';
+
+const OLD = '0000000000-aaa';
+const mig = { region: 'us-west1', name: 'gh-runner-presubmit-cpu-us-west1' };
+const template = `gh-runner-presubmit-cpu-${OLD}`;
+/** At 10% failures per call and four or more reads per attempt, 20 attempts without retries all pass 1 in 4,000. */
+const ATTEMPTS = 20;
+
+let fx: ActivityFixture;
+
+before(async () => {
+  fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
+  await grow(fx, mig, 3);
+});
+after(async () => {
+  await fx.close();
+});
+
+/** Runs one activity ATTEMPTS times under 10% API failures; returns the messages of the attempts that failed. */
+async function underFaults<K extends keyof RolloutActivities>(
+  name: K,
+  ...args: Parameters<RolloutActivities[K]>
+): Promise<string[]> {
+  const failed: string[] = [];
+  fx.sim.control.resetCounters();
+  fx.sim.control.setFaults({ endpoints: tenPercentFailing() });
+  try {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        await fx.run(name, ...args);
+      } catch (error) {
+        failed.push((error as Error).message);
+      }
+    }
+  } finally {
+    fx.sim.control.clearFaults();
+  }
+  assert.ok(injectedFaults(fx) >= 5, `the attempts met failures (${injectedFaults(fx)} injected)`);
+  return failed;
+}
+
+test('convergence completes every check with 10% of calls failing', async () => {
+  assert.deepEqual(await underFaults('convergence', { mig, targetTemplate: template }), []);
+  const progress = await fx.run('convergence', { mig, targetTemplate: template });
+  assert.equal(progress.instancesOnTarget, 3);
+  assert.equal(progress.runnersOnTarget, 3);
+});
+
+test("a drain's listings complete with 10% of calls failing", async () => {
+  assert.deepEqual(await underFaults('drainIdleRunners', { mig, stuckAfterMinutes: 60, dryRun: true }), []);
+});
+
+test("waitForRunners' polls complete with 10% of calls failing", async () => {
+  assert.deepEqual(await underFaults('waitForRunners', { mig, template, count: 3 }), []);
+});
