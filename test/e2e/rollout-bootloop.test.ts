@@ -1,7 +1,7 @@
 /**
  * A canary template that boot-loops, on the real stack: its canary VMs crash before registering and the MIG keeps
- * recreating them, so the rollout never sees their runners, rolls every canary back by itself and ends
- * rolled-back with the evidence, leaving no prod MIG on the new version.
+ * recreating them. The rollout's wait for canary runners notices the loop without waiting out its timeout, rolls
+ * every canary back by itself and ends rolled-back with the evidence, leaving no prod MIG on the new version.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -59,6 +59,10 @@ test('a boot-looping canary template is rolled back automatically, with the evid
     result.evidence.every((line) => loopingMigs.some((name) => line.startsWith(`${name}: `))),
     `only the boot-looping MIGs are blamed: ${result.evidence.join('; ')}`,
   );
+  assert.ok(
+    result.evidence.some((line) => line.includes('boot-loops')),
+    `the evidence names the boot loop rather than a timeout: ${result.evidence.join('; ')}`,
+  );
   assert.ok(state.timeline.some((event) => event.kind === 'health-gate-failed'));
 
   const prod = stack.simulator.control.state().migs.filter((mig) => mig.environment === 'prod');
@@ -79,12 +83,20 @@ test('a boot-looping canary template is rolled back automatically, with the evid
     'the canary VMs did crash',
   );
   assert.deepEqual(jobsKilledByTheEngine(stack.simulator), []);
-  // Idle VMs left on the new template were drained after the rollback. Busy ones finish their job first, and a
-  // boot-looping VM, which never registers a runner, is recreated on its template until someone deletes it.
-  const idleOnNew = prod.flatMap((mig) =>
+  // The rollback drained the new template: idle runners and VMs that never registered (the boot-looping ones)
+  // are gone; only busy runners finish their job first.
+  const leftOnNew = prod.flatMap((mig) =>
     mig.instances
-      .filter((instance) => instance.template.endsWith(VERSION) && instance.runner !== null && !instance.runner.busy)
-      .map((instance) => instance.name),
+      .filter(
+        (instance) =>
+          instance.template.endsWith(VERSION) &&
+          instance.currentAction !== 'DELETING' &&
+          !(instance.runner !== null && instance.runner.busy),
+      )
+      .map(
+        (instance) =>
+          `${instance.name} (${instance.currentAction}, runner ${instance.runner === null ? 'none' : 'idle'})`,
+      ),
   );
-  assert.deepEqual(idleOnNew, [], 'no idle runner left on the new template');
+  assert.deepEqual(leftOnNew, [], 'nothing but busy runners left on the new template');
 });
