@@ -51,6 +51,47 @@ export const BOOTLOOP_VMS_PER_CANARY_SLOT = 2;
 /** Bounds what the caller carries between checks (workflow history): enough for weeks of one-job VMs. */
 const MAX_REMEMBERED_VMS = 500;
 
+/**
+ * Finished runs whose jobs a worker keeps: a few days of a busy config repo, at roughly 100 bytes a job. Enough
+ * that every MIG's check in a round, and the next rounds, share one read of each run.
+ */
+const MAX_CACHED_RUNS = 20_000;
+
+/** What a check needs of one job: who ran it and how it ended. */
+export interface RunJob {
+  readonly runnerName: string | null;
+  readonly conclusion: string | null;
+}
+
+/**
+ * The jobs of finished workflow runs, shared by every check a worker makes. A completed run's jobs never change,
+ * so without it a round over N canaried MIGs would list the same runs' jobs N times (one GitHub call per run per
+ * MIG: a thousand MIGs would spend an installation's hourly quota in one round). Failed reads are not kept.
+ */
+export class FinishedRunJobs {
+  private readonly runs = new Map<number, Promise<readonly RunJob[]>>();
+
+  constructor(private readonly capacity = MAX_CACHED_RUNS) {}
+
+  get(runId: number, read: () => Promise<readonly RunJob[]>): Promise<readonly RunJob[]> {
+    const kept = this.runs.get(runId);
+    if (kept !== undefined) {
+      // Most recently used last, so eviction drops the runs no check has asked for the longest.
+      this.runs.delete(runId);
+      this.runs.set(runId, kept);
+      return kept;
+    }
+    const reading = read();
+    this.runs.set(runId, reading);
+    reading.catch(() => this.runs.delete(runId));
+    for (const oldest of this.runs.keys()) {
+      if (this.runs.size <= this.capacity) break;
+      this.runs.delete(oldest);
+    }
+    return reading;
+  }
+}
+
 const SUCCEEDED = new Set(['success']);
 /** `timed_out` counts: a VM that hangs or loses its network makes jobs time out, not fail. */
 const FAILED = new Set(['failure', 'timed_out']);
@@ -67,13 +108,15 @@ export interface JobTally {
 
 /**
  * Counts finished jobs since `since` on this MIG's VMs: on `canaryVms` (by runner name, which is the VM name)
- * and on its other VMs. Runs are listed newest first, one jobs call each, at most MAX_RUNS_PER_CHECK runs.
+ * and on its other VMs. Runs are listed newest first, at most MAX_RUNS_PER_CHECK runs, each run's jobs read once
+ * per worker (`finishedRunJobs`).
  */
 export async function tallyJobs(
   runtime: ActivityRuntime,
   mig: MigLocator,
   since: string,
   canaryVms: ReadonlySet<string>,
+  finishedRunJobs: FinishedRunJobs,
 ): Promise<JobTally> {
   const { github, fleet } = runtime.deps;
   const [owner = '', repo = ''] = fleet.github.configRepo.split('/');
@@ -108,10 +151,13 @@ export async function tallyJobs(
   const limit = pLimit(runtime.timing.concurrency);
   const jobsPerRun = await Promise.all(
     inspected.map((run) =>
-      limit(() =>
-        runtime.call(`list jobs of workflow run ${run.id} in ${fleet.github.configRepo}`, () =>
-          github.paginate(github.rest.actions.listJobsForWorkflowRun, { owner, repo, run_id: run.id, per_page: 100 }),
-        ),
+      finishedRunJobs.get(run.id, () =>
+        limit(async () => {
+          const jobs = await runtime.call(`list jobs of workflow run ${run.id} in ${fleet.github.configRepo}`, () =>
+            github.paginate(github.rest.actions.listJobsForWorkflowRun, { owner, repo, run_id: run.id, per_page: 100 }),
+          );
+          return jobs.map((job) => ({ runnerName: job.runner_name, conclusion: job.conclusion }));
+        }),
       ),
     ),
   );
@@ -120,7 +166,7 @@ export async function tallyJobs(
   const base = { succeeded: 0, failed: 0 };
   const jobRunners = new Set<string>();
   for (const job of jobsPerRun.flat()) {
-    const runner = job.runner_name ?? '';
+    const runner = job.runnerName ?? '';
     if (!runner.startsWith(prefix)) continue;
     jobRunners.add(runner);
     if (job.conclusion === null) continue;
@@ -235,14 +281,7 @@ export function observeCanaryVms(
  * a runner, or more than BOOTLOOP_VMS_PER_CANARY_SLOT × canary size canary VMs none of which ever had a runner.
  */
 export function bootloopProblems(observations: CanaryObservations, canarySize: number): string[] {
-  const problems: string[] = [];
-  for (const vm of observations.vms) {
-    if (!vm.registered && vm.lives.length >= BOOTLOOP_MIN_LIVES) {
-      problems.push(
-        `canary VM ${vm.name} boot-loops: it was created at least ${vm.lives.length} times and never registered a runner (creation times seen: ${vm.lives.join(', ')})`,
-      );
-    }
-  }
+  const problems = recreatedVmProblems(observations);
   const neverRegistered = observations.vms.filter((vm) => !vm.registered);
   if (
     problems.length === 0 &&
@@ -257,6 +296,20 @@ export function bootloopProblems(observations: CanaryObservations, canarySize: n
     );
   }
   return problems;
+}
+
+/**
+ * The same-VM half of the boot-loop rule: a VM seen with BOOTLOOP_MIN_LIVES creation times that never had a
+ * runner. Only the MIG's repairs recreate a VM under its name (ephemeral VMs leave through deleteInstances and
+ * come back under new names), so this holds however briefly each life lasted.
+ */
+export function recreatedVmProblems(observations: CanaryObservations): string[] {
+  return observations.vms
+    .filter((vm) => !vm.registered && vm.lives.length >= BOOTLOOP_MIN_LIVES)
+    .map(
+      (vm) =>
+        `canary VM ${vm.name} boot-loops: it was created at least ${vm.lives.length} times and never registered a runner (creation times seen: ${vm.lives.join(', ')})`,
+    );
 }
 
 /** When any canary VM was last seen: the newest `lastSeen` (or, for older observations, creation time). */

@@ -31,8 +31,10 @@ import { createVersionTemplates, listTemplates } from './templates.js';
 import {
   bootloopProblems,
   canaryAbsenceProblem,
+  FinishedRunJobs,
   jobFailureProblem,
   observeCanaryVms,
+  recreatedVmProblems,
   readTemplateVms,
   tallyJobs,
   versionSlots,
@@ -66,6 +68,7 @@ export interface WaitProgress {
 
 export function createActivities(deps: ActivityDeps): RolloutActivities {
   const runtime = new ActivityRuntime(deps);
+  const finishedRunJobs = new FinishedRunJobs();
   const { compute, fleet } = deps;
   const project = fleet.project;
 
@@ -368,7 +371,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       // retries within the attempt, one transient failure among them would fail the attempt.
       const reads = runtime.retryingReads();
       return pollUntil(what, timeoutMinutes, async (previous) => {
-        const { igm, instances, runners, online } = await readTemplateVms(reads, mig, template);
+        const { instances, runners, online } = await readTemplateVms(reads, mig, template);
         const observations = observeCanaryVms(previous, instances, online, new Set(), runtime.now().toISOString());
         const onTemplate = new Set(instances.map((instance) => instance.name));
         const ready = runners.filter(
@@ -379,9 +382,10 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
         ).length;
         if (ready < count) {
           // A template whose VMs crash before registering never brings its runners up: waiting out the timeout
-          // would only hold the MIG's worker, and with it the rollback, for nothing.
-          const version = migVersions(igm).find((candidate) => candidate.instanceTemplate === template);
-          const problems = bootloopProblems(observations, versionSlots(version, igm.targetSize ?? 0));
+          // would only hold the MIG's worker, and with it the rollback, for nothing. Only the same-VM rule: an
+          // ephemeral VM can register, run a short job and delete itself between two polls, so a stream of VMs
+          // never seen with a runner is no evidence here (canaryHealth confirms registrations by their jobs).
+          const problems = recreatedVmProblems(observations);
           if (problems.length > 0) {
             throw permanentFailure(
               FailureType.BOOT_LOOP,
@@ -540,7 +544,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       const now = runtime.now().getTime();
       const seenAt = new Date(now).toISOString();
       const seen = observeCanaryVms(previous, instances, online, new Set(), seenAt);
-      const jobs = await tallyJobs(reads, mig, since, new Set(seen.vms.map((vm) => vm.name)));
+      const jobs = await tallyJobs(reads, mig, since, new Set(seen.vms.map((vm) => vm.name)), finishedRunJobs);
       const observations = observeCanaryVms(seen, [], new Set(), jobs.jobRunners, seenAt);
       const registered = new Set(observations.vms.filter((vm) => vm.registered).map((vm) => vm.name));
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
 import type { MockActivityEnvironment } from '@temporalio/testing';
-import { BOOTLOOP_MIN_LIVES } from '../../activities/canary-health.js';
+import { BOOTLOOP_MIN_LIVES, bootloopProblems, recreatedVmProblems } from '../../activities/canary-health.js';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
-import type { MigLocator } from '../../activities/types.js';
+import type { CanaryObservations, MigLocator, ObservedCanaryVm } from '../../activities/types.js';
 import { activityEnvironment, failureOf, inActivity, startActivityFixture, type ActivityFixture } from './fixture.js';
 
 const NEW = '1111111111-bbb';
@@ -160,4 +160,24 @@ test('a retried wait keeps what earlier attempts saw of the loop', async () => {
     if (second !== undefined) await stop(second);
     fx.sim.control.clearFaults();
   }
+});
+
+test('the wait judges by VMs recreated under their name, not by a stream of VMs it never saw registered', () => {
+  // Between two polls, an ephemeral VM can register, run a one-minute job and delete itself: the wait then sees
+  // a stream of VMs without runners. canaryHealth, which sees the jobs they ran, may weigh that stream; the wait
+  // may not.
+  const seenOnce = (name: string): ObservedCanaryVm => ({ name, lives: ['2026-01-01T00:00:00Z'], registered: false });
+  const churn: CanaryObservations = { vms: ['a', 'b', 'c', 'd'].map((suffix) => seenOnce(`vm-${suffix}`)) };
+  assert.deepEqual(recreatedVmProblems(churn), []);
+  assert.equal(bootloopProblems(churn, 1).length, 1, 'the stream rule would have fired');
+  const recreated: CanaryObservations = {
+    vms: [
+      {
+        name: 'vm-a',
+        lives: ['2026-01-01T00:00:00Z', '2026-01-01T00:07:00Z', '2026-01-01T00:14:00Z'],
+        registered: false,
+      },
+    ],
+  };
+  assert.match(recreatedVmProblems(recreated)[0] ?? '', /vm-a boot-loops: it was created at least 3 times/);
 });
