@@ -68,9 +68,12 @@ async function measure(
       seed: 1,
       // Boots and registration are (almost) instant; the autoscaler's cool-down stays realistic.
       timings: { bootSeconds: 1, registerSeconds: 1, autoscalerDelaySeconds: 300 },
+      // Jobs of ten simulated minutes (five real seconds): an ephemeral runner that takes a job and leaves between
+      // two polls is never seen online, and at 1,000 MIGs one listing of the organisation's runners takes longer
+      // than a one-minute job at this speed.
       jobRates: [
-        { environment: 'prod', perHour: 60, meanDurationMinutes: 2 },
-        { environment: 'testing', perHour: 600, meanDurationMinutes: 1 },
+        { environment: 'prod', perHour: 30, meanDurationMinutes: 10 },
+        { environment: 'testing', perHour: 60, meanDurationMinutes: 10 },
       ],
     },
   });
