@@ -135,7 +135,9 @@ describe('canary health under API faults', () => {
     assert.ok(failed.length <= 1, verdicts.join('\n'));
     assert.ok(!failed.some((verdict) => verdict.startsWith('unhealthy')), verdicts.join('\n'));
     const injected = injectedFaults(fx);
-    assert.ok(injected >= 20, `the checks met failures (${injected} injected)`);
+    // Each finished run's jobs are read once, so the checks after the first make few calls: a handful of faults.
+    const requests = Object.values(fx.sim.control.counters()).reduce((sum, counter) => sum + counter.requests, 0);
+    assert.ok(injected >= 5, `the checks met failures (${injected} injected in ${requests} requests)`);
   });
 });
 

@@ -9,8 +9,16 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { migWorkflowId, statusQuery, type RolloutInput, type RolloutState } from '../../workflows/rollout-contract.js';
-import { NEW_VERSION, type FakeFleet } from './fake-activities.js';
+import type { FleetDefinition } from '../../runner-config/types.js';
+import {
+  migWorkflowId,
+  rolloutWorkflowId,
+  statusQuery,
+  type RolloutInput,
+  type RolloutState,
+} from '../../workflows/rollout-contract.js';
+import { FakeFleet, NEW_VERSION, testFleet } from './fake-activities.js';
+import { uniqueNames } from './temporal.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
@@ -84,6 +92,23 @@ async function finishMigWorkers(env: TestWorkflowEnvironment, fake: FakeFleet): 
       // Never started, or terminated by the test: nothing is left to run.
     }
   }
+}
+
+export interface RolloutTest {
+  readonly fake: FakeFleet;
+  readonly taskQueue: string;
+  readonly workflowId: string;
+}
+
+/** A fake fleet in a project of its own, a task queue and a rollout workflow id: all unique to one test. */
+export function rolloutTest(title: string, fleet: (project: string) => FleetDefinition = testFleet): RolloutTest {
+  const { taskQueue, workflowId } = uniqueNames(title);
+  const project = `p-${taskQueue.slice(-8)}`;
+  return {
+    fake: new FakeFleet(fleet(project)),
+    taskQueue,
+    workflowId: `${rolloutWorkflowId(project, NEW_VERSION)}-${workflowId('x')}`,
+  };
 }
 
 /** Fast timings so a test spends its (skipped) time only where it means to. */

@@ -13,10 +13,17 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { migWorker } from '../../workflows/mig-worker.js';
 import { rollout } from '../../workflows/rollout.js';
-import { migWorkflowId, ROLLOUT_FAILURE_TYPES, rolloutWorkflowId } from '../../workflows/rollout-contract.js';
-import { FakeFleet, NEW_VERSION, testFleet } from '../helpers/fake-activities.js';
-import { recordHistory, rolloutWorkflowBundle, testInput, withRolloutWorker } from '../helpers/rollout-harness.js';
-import { startTimeSkippingServer, uniqueNames } from '../helpers/temporal.js';
+import type { FleetDefinition } from '../../runner-config/types.js';
+import { migWorkflowId, ROLLOUT_FAILURE_TYPES } from '../../workflows/rollout-contract.js';
+import { testFleet } from '../helpers/fake-activities.js';
+import {
+  recordHistory,
+  rolloutTest,
+  rolloutWorkflowBundle,
+  testInput,
+  withRolloutWorker,
+} from '../helpers/rollout-harness.js';
+import { startTimeSkippingServer } from '../helpers/temporal.js';
 
 /** Far below one pass over the 36 MIGs (each command costs about six events). */
 const MAX_HISTORY_EVENTS = 150;
@@ -47,15 +54,13 @@ const PROD_REGIONS = [
   'me-west1',
 ];
 
-function setup(title: string): { fake: FakeFleet; taskQueue: string; workflowId: string } {
-  const { taskQueue, workflowId } = uniqueNames(title);
-  const project = `p-${taskQueue.slice(-8)}`;
+/** The test fleet over eight prod regions. */
+function wideFleet(project: string): FleetDefinition {
   const fleet = testFleet(project);
-  const fake = new FakeFleet({
+  return {
     ...fleet,
     environments: { ...fleet.environments, prod: { ...fleet.environments.prod, regions: PROD_REGIONS } },
-  });
-  return { fake, taskQueue, workflowId: `${rolloutWorkflowId(project, NEW_VERSION)}-${workflowId('x')}` };
+  };
 }
 
 /** Event count of every run of `workflowId`, first to last, following the continue-as-new chain. */
@@ -74,7 +79,7 @@ async function runLengths(client: Client, workflowId: string, firstRunId: string
 }
 
 test('a whole rollout on a tight history budget: every run stays near it, every MIG is changed once', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name, wideFleet);
   fake.drainBatch = 2;
   const { result, lengths } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
     const handle = await env.client.workflow.start(rollout, {
@@ -132,7 +137,7 @@ test('a whole rollout on a tight history budget: every run stays near it, every 
 });
 
 test('a failed preflight whose claims and releases cross runs reports every owned MIG and leaves no worker', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name, wideFleet);
   const owned = [...fake.migs.keys()].filter((name) => name.includes('a100'));
   assert.ok(owned.length >= 2);
   const failure = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {

@@ -22,9 +22,15 @@ import {
   statusQuery,
   type RolloutInput,
 } from '../../workflows/rollout-contract.js';
-import { FakeFleet, NEW_VERSION, OLD_VERSION, testFleet } from '../helpers/fake-activities.js';
-import { rolloutWorkflowBundle, testInput, waitForState, withRolloutWorker } from '../helpers/rollout-harness.js';
-import { installQuietRuntime, temporalBinaries, uniqueNames } from '../helpers/temporal.js';
+import { NEW_VERSION, OLD_VERSION } from '../helpers/fake-activities.js';
+import {
+  rolloutTest,
+  rolloutWorkflowBundle,
+  testInput,
+  waitForState,
+  withRolloutWorker,
+} from '../helpers/rollout-harness.js';
+import { installQuietRuntime, temporalBinaries } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -41,11 +47,6 @@ before(async () => {
 after(async () => {
   await env?.teardown();
 });
-
-function setup(title: string): { fake: FakeFleet; taskQueue: string; workflowId: string } {
-  const { taskQueue, workflowId } = uniqueNames(title);
-  return { fake: new FakeFleet(testFleet(`p-${taskQueue.slice(-8)}`)), taskQueue, workflowId: workflowId() };
-}
 
 /** One cpu MIG in testing, two in prod; everything in seconds. */
 function quickInput(overrides: Partial<RolloutInput> = {}): RolloutInput {
@@ -83,7 +84,7 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
 }
 
 test('controls at the test gate, during soak, at the promote gate and in converge', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
     const handle = await start(taskQueue, workflowId, quickInput());
     await waitForState(handle, (s) => s.gate?.kind === 'test-approval', 'test gate');
@@ -176,7 +177,7 @@ test('controls at the test gate, during soak, at the promote gate and in converg
 });
 
 test('rollback at the test gate restores the testing group', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
     const handle = await start(taskQueue, workflowId, quickInput());
     await waitForState(handle, (s) => s.gate?.kind === 'test-approval', 'test gate');
@@ -193,7 +194,7 @@ test('rollback at the test gate restores the testing group', async (t) => {
 });
 
 test('pause and rollback during the soak; a second rollback is rejected', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
     const handle = await start(taskQueue, workflowId, quickInput({ environments: ['prod'], soak: '1 hour' }));
     await waitForState(handle, (s) => s.stage === 'soak', 'soak');

@@ -7,10 +7,15 @@ import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { rollout } from '../../workflows/rollout.js';
-import { MAX_OBSERVED_CANARY_VMS, rolloutWorkflowId, statusQuery } from '../../workflows/rollout-contract.js';
-import { FakeFleet, NEW_VERSION, testFleet } from '../helpers/fake-activities.js';
-import { recordHistory, rolloutWorkflowBundle, testInput, withRolloutWorker } from '../helpers/rollout-harness.js';
-import { startTimeSkippingServer, uniqueNames } from '../helpers/temporal.js';
+import { MAX_OBSERVED_CANARY_VMS, statusQuery } from '../../workflows/rollout-contract.js';
+import {
+  recordHistory,
+  rolloutTest,
+  rolloutWorkflowBundle,
+  testInput,
+  withRolloutWorker,
+} from '../helpers/rollout-harness.js';
+import { startTimeSkippingServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -23,10 +28,7 @@ after(async () => {
 });
 
 test('health checks hand their observations to the next check, bounded, also across continue-as-new', async (t) => {
-  const { taskQueue, workflowId: id } = uniqueNames(t.name);
-  const project = `p-${taskQueue.slice(-8)}`;
-  const fake = new FakeFleet(testFleet(project));
-  const workflowId = `${rolloutWorkflowId(project, NEW_VERSION)}-${id('x')}`;
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   // More new canary VMs per check than the rollout keeps after three checks: the carry must be cut to the newest.
   fake.canaryVmsPerCheck = 40;
   const { result, state } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {

@@ -9,9 +9,8 @@ import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { rollout } from '../../workflows/rollout.js';
-import { FakeFleet, testFleet } from '../helpers/fake-activities.js';
-import { rolloutWorkflowBundle, testInput, withRolloutWorker } from '../helpers/rollout-harness.js';
-import { startDevServer, uniqueNames } from '../helpers/temporal.js';
+import { rolloutTest, rolloutWorkflowBundle, testInput, withRolloutWorker } from '../helpers/rollout-harness.js';
+import { startDevServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -23,13 +22,8 @@ after(async () => {
   await env?.teardown();
 });
 
-function setup(title: string): { fake: FakeFleet; taskQueue: string; workflowId: string } {
-  const { taskQueue, workflowId } = uniqueNames(title);
-  return { fake: new FakeFleet(testFleet(`p-${taskQueue.slice(-8)}`)), taskQueue, workflowId: workflowId() };
-}
-
 test('determinism tripwire: a rollout of one group replays every workflow task (no workflow cache)', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const result = await withRolloutWorker(
     env,
     bundle,

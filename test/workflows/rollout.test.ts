@@ -17,18 +17,18 @@ import {
   statusQuery,
   migWorkflowId,
   ROLLOUT_FAILURE_TYPES,
-  rolloutWorkflowId,
   type PreflightProblem,
 } from '../../workflows/rollout-contract.js';
-import { FakeFleet, NEW_VERSION, OLD_VERSION, testFleet } from '../helpers/fake-activities.js';
+import { NEW_VERSION, OLD_VERSION } from '../helpers/fake-activities.js';
 import {
   recordHistory,
+  rolloutTest,
   rolloutWorkflowBundle,
   testInput,
   waitForState,
   withRolloutWorker,
 } from '../helpers/rollout-harness.js';
-import { startTimeSkippingServer, uniqueNames } from '../helpers/temporal.js';
+import { startTimeSkippingServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
@@ -44,15 +44,8 @@ afterEach(async () => {
   await env?.teardown();
 });
 
-function setup(title: string): { fake: FakeFleet; taskQueue: string; workflowId: string } {
-  const { taskQueue, workflowId } = uniqueNames(title);
-  const project = `p-${taskQueue.slice(-8)}`;
-  const fake = new FakeFleet(testFleet(project));
-  return { fake, taskQueue, workflowId: `${rolloutWorkflowId(project, NEW_VERSION)}-${workflowId('x')}` };
-}
-
 test('happy path: test gate, prod canary, 3-day soak, promote gate, a100 first region, converge', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
     const handle = await env.client.workflow.start(rollout, { taskQueue, workflowId, args: [testInput()] });
     const atTestGate = await waitForState(handle, (s) => s.gate?.kind === 'test-approval', 'test gate');
@@ -136,7 +129,7 @@ test('happy path: test gate, prod canary, 3-day soak, promote gate, a100 first r
 });
 
 test('planRollout returns the plan without changing anything', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const plan = await withRolloutWorker(env, bundle, fake, taskQueue, async () =>
     env.client.workflow.execute(planRollout, {
       taskQueue,
@@ -162,7 +155,7 @@ test('planRollout returns the plan without changing anything', async (t) => {
 });
 
 test('preflight reports every problem at once and changes nothing', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const project = fake.fleet.project;
   const twoVersions = fake.migName({ environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-west1' });
   fake.mig(twoVersions).versions.push({ name: 'canary', instanceTemplate: 'gh-runner-presubmit-cpu-9999999999-zzz' });
@@ -213,7 +206,7 @@ test('preflight reports every problem at once and changes nothing', async (t) =>
 });
 
 test('a failed health gate during the soak rolls every canary back automatically', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
     const handle = await env.client.workflow.start(rollout, {
       taskQueue,
@@ -248,7 +241,7 @@ test('a failed health gate during the soak rolls every canary back automatically
 });
 
 test('abort during canary rolls back the canaries already placed and finishes aborted', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const held = fake.migName({ environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-west1' });
   const hold = fake.hold('canaryMig', held);
   const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
@@ -278,7 +271,7 @@ test('abort during canary rolls back the canaries already placed and finishes ab
 });
 
 test('preflight waits for MIGs caught mid-change instead of failing on them', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const churning = fake.migName({ environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-west1' });
   fake.mig(churning).isStable = false;
   const state = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
@@ -298,7 +291,7 @@ test('preflight waits for MIGs caught mid-change instead of failing on them', as
 });
 
 test('continue-as-new carries the state, and signals sent around it are neither lost nor doubled', async (t) => {
-  const { fake, taskQueue, workflowId } = setup(t.name);
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const { result, state } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
     const handle = await env.client.workflow.start(rollout, {
       taskQueue,
