@@ -50,7 +50,7 @@ const KILLS = FULL ? 60 : 20;
  * Kills per stage (updates aside), so they spread over the whole rollout, converge included: every kill that
  * interrupts an activity costs it an attempt, and the retry backoff doubles with each one.
  */
-const KILLS_PER_STAGE = FULL ? 12 : 4;
+const KILLS_PER_STAGE = FULL ? 12 : 6;
 const SEED = Number(process.env['ROLLOUT_RELIABILITY_SEED'] ?? 20_24);
 const ACTIVITY_STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 const TASK_STARTED = proto.temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED;
@@ -114,7 +114,7 @@ test(`the rollout completes through ${KILLS} worker SIGKILLs with the fleet, eff
   createVersionTemplates(stack.simulator, version);
   const since = lastMutationSeq(stack.simulator);
   // A longer soak than the reference, so that kills land in its timers and health checks too.
-  const handle = await startRollout(stack, scenarioInput(version, { soak: FULL ? '3 minutes' : '15 seconds' }));
+  const handle = await startRollout(stack, scenarioInput(version, { soak: FULL ? '3 minutes' : '30 seconds' }));
   const random = seededRandom(SEED);
   const kills: Kill[] = [];
   const killsInStage = new Map<string, number>();
