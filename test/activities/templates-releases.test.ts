@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/index.js';
-import { startActivityFixture, type ActivityFixture } from './fixture.js';
+import { failureOf, startActivityFixture, type ActivityFixture } from './fixture.js';
 
 const VERSION = '2222222222-ccc';
 
@@ -14,16 +13,6 @@ before(async () => {
 after(async () => {
   await fx.close();
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the activity to fail');
-}
 
 describe('instance templates', () => {
   test('createTemplates makes every group x type template of a version, then finds them all existing', async () => {
