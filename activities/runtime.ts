@@ -59,7 +59,7 @@ export class ActivityRuntime {
   requestId(...parts: readonly string[]): string {
     const info = Context.current().info;
     const execution = info.workflowExecution;
-    // WHY the run id: per-MIG worker ids repeat across rollouts of the same MIG, and activity ids are sequence
+    // The run id because per-MIG worker ids repeat across rollouts of the same MIG, and activity ids are sequence
     // numbers that restart with every run (continue-as-new included). Workflow id + activity id alone therefore
     // repeat between two rollouts issuing the same change (the same autoscaling bounds), and GCP drops the second
     // as a duplicate without applying it. A retry keeps its run id and activity id, a new run never has either.

@@ -105,6 +105,22 @@ export async function grow(fx: ActivityFixture, mig: MigLocator, size: number): 
 }
 
 /**
+ * Gives one runner of a testing MIG a job of `durationMinutes` and returns its VM. A testing pool has a single MIG
+ * per group and type, so the job surely lands on one of its runners.
+ */
+export function occupyOneRunner(
+  fx: ActivityFixture,
+  mig: MigLocator,
+  pool: { readonly group: string; readonly type: string },
+  durationMinutes: number,
+): ReturnType<ActivityFixture['sim']['control']['mig']>['instances'][number] {
+  fx.sim.control.submitJobs({ environment: 'testing', ...pool, count: 1, durationMinutes });
+  const busy = fx.sim.control.mig(mig.name).instances.find((instance) => instance.runner?.busy === true);
+  assert.ok(busy !== undefined, 'one runner of the MIG took the job');
+  return busy;
+}
+
+/**
  * Grows a testing MIG to `size` VMs, then puts `canarySize` of them on `canaryTemplate` and lets their runners
  * register. Returns the canary's start (the `since` of its health checks).
  */

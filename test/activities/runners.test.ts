@@ -9,6 +9,7 @@ import {
   failureOf,
   grow,
   inActivity,
+  occupyOneRunner,
   startActivityFixture,
   startCanary,
   type ActivityFixture,
@@ -56,15 +57,7 @@ describe('runners', () => {
     // A testing pool has a single MIG, so the job surely lands on one of its runners.
     const drainMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-cpu-us-west1' };
     await grow(fx, drainMig, 3);
-    fx.sim.control.submitJobs({
-      environment: 'testing',
-      group: 'postsubmit',
-      type: 'cpu',
-      count: 1,
-      durationMinutes: 60,
-    });
-    const busy = fx.sim.control.mig(drainMig.name).instances.find((instance) => instance.runner?.busy === true);
-    assert.ok(busy !== undefined, 'one runner of the MIG took the job');
+    const busy = occupyOneRunner(fx, drainMig, { group: 'postsubmit', type: 'cpu' }, 60);
     const since = fx.sim.control.mutations().length;
 
     const result = await fx.run('drainIdleRunners', { mig: drainMig });
@@ -90,15 +83,7 @@ describe('runners', () => {
   test('a runner that took a job after the list (GitHub 422) is skipped and its VM kept', async () => {
     const raceMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-gpu-us-west1' };
     await grow(fx, raceMig, 2);
-    fx.sim.control.submitJobs({
-      environment: 'testing',
-      group: 'postsubmit',
-      type: 'gpu',
-      count: 1,
-      durationMinutes: 60,
-    });
-    const busy = fx.sim.control.mig(raceMig.name).instances.find((instance) => instance.runner?.busy === true);
-    assert.ok(busy !== undefined);
+    const busy = occupyOneRunner(fx, raceMig, { group: 'postsubmit', type: 'gpu' }, 60);
     // GitHub's list can report a running runner as idle (actions/runner#4422): only the delete's 422 tells.
     const github = fx.github;
     const staleList = fx.activitiesWith({
@@ -168,15 +153,7 @@ describe('runners', () => {
     const canaryTemplate = `gh-runner-postsubmit-arm64-${NEW}`;
     fx.sim.control.createTemplate({ group: 'postsubmit', type: 'arm64', version: NEW });
     await grow(fx, loopMig, 2);
-    fx.sim.control.submitJobs({
-      environment: 'testing',
-      group: 'postsubmit',
-      type: 'arm64',
-      count: 1,
-      durationMinutes: 600,
-    });
-    const busy = fx.sim.control.mig(loopMig.name).instances.find((instance) => instance.runner?.busy === true);
-    assert.ok(busy !== undefined, 'one runner of the MIG took the job');
+    const busy = occupyOneRunner(fx, loopMig, { group: 'postsubmit', type: 'arm64' }, 600);
     fx.sim.control.setFaults({ bootloopTemplates: [canaryTemplate] });
     try {
       await fx.run('canaryMig', { mig: loopMig, template: canaryTemplate, canarySize: 1 });
