@@ -14,7 +14,7 @@ import { defaultFleet } from '../runner-config/default-fleet.js';
 import { versionTemplates } from '../runner-config/matrix.js';
 import { templateName } from '../runner-config/naming.js';
 import type { FleetDefinition } from '../runner-config/types.js';
-import { startSimulator, type SimulatorHandle } from '../simulator/index.js';
+import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type SimulatorHandle } from '../simulator/index.js';
 import { createComputeClients } from '../worker/clients.js';
 import { DEFAULT_ROLLOUT_TIMING } from '../workflows/rollout-contract.js';
 import { createVersionTemplates } from '../test/helpers/e2e-stack.js';
@@ -45,7 +45,7 @@ interface Measured {
 
 /** A still simulator (no clock, no jobs) with the version's templates, counters reset. */
 async function prepare(fleet: FleetDefinition): Promise<SimulatorHandle> {
-  const sim = await startSimulator({ fleet, speed: 0, jobRates: [] });
+  const sim = await startSimulator({ fleet, speed: 0, jobRates: [], behaviours: ENGINE_DEFECT_WORKAROUNDS });
   createVersionTemplates(sim, VERSION);
   sim.control.resetCounters();
   return sim;

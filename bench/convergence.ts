@@ -9,7 +9,7 @@
  *   bash scripts/bench convergence
  */
 import { templateName } from '../runner-config/naming.js';
-import { startSimulator, type SimulatorHandle } from '../simulator/index.js';
+import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type SimulatorHandle } from '../simulator/index.js';
 import { createVersionTemplates } from '../test/helpers/e2e-stack.js';
 import { inActivity, simulatorActivities } from './harness.js';
 
@@ -32,6 +32,7 @@ async function converge(
   jobsPerHour: number,
 ): Promise<Convergence> {
   const sim = await startSimulator({
+    behaviours: ENGINE_DEFECT_WORKAROUNDS,
     speed: 0,
     seed: 3,
     timings: TIMINGS,

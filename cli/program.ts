@@ -5,6 +5,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { MigSelection } from '../activities/types.js';
 import { ENVIRONMENTS, type Environment } from '../runner-config/types.js';
+import {
+  BEHAVIOUR_NAMES,
+  DEFAULT_PROFILE,
+  isBehaviourName,
+  PROFILE_NAMES,
+  type BehaviourName,
+  type ProfileName,
+} from '../simulator/behaviours.js';
 import { loadTemporalConfig, type TemporalConfig } from '../worker/config.js';
 import { connectClient, type CommandContext } from './context.js';
 import { UsageError } from './errors.js';
@@ -205,16 +213,48 @@ export function buildProgram(cli: CliEnvironment): Command {
     .option('--fleet <file>', 'fleet definition to simulate (default: the built-in default fleet)')
     .option('--speed <x>', 'simulated seconds per real second (0 freezes the clock)', nonNegativeNumber, 1)
     .option('--seed <n>', 'random seed, for reproducible runs', wholeNumber)
-    .action(async (flags: { port: number; fleet?: string; speed: number; seed?: number }, command: Command) => {
-      const { sim } = await import('./commands/sim.js');
-      await sim(output(command), {
-        port: flags.port,
-        speed: flags.speed,
-        signal: cli.signal,
-        ...(flags.fleet === undefined ? {} : { fleetFile: flags.fleet }),
-        ...(flags.seed === undefined ? {} : { seed: flags.seed }),
-      });
-    });
+    .addOption(
+      new Option('--profile <name>', 'how like production GCP and GitHub it behaves (docs/simulator.md)')
+        .choices(PROFILE_NAMES)
+        .default(DEFAULT_PROFILE),
+    )
+    .option(
+      '--with <behaviours>',
+      `switch behaviours on, comma-separated (${BEHAVIOUR_NAMES.join(', ')})`,
+      behaviourList,
+      [] as BehaviourName[],
+    )
+    .option('--without <behaviours>', 'switch behaviours off, comma-separated', behaviourList, [] as BehaviourName[])
+    .action(
+      async (
+        flags: {
+          port: number;
+          fleet?: string;
+          speed: number;
+          seed?: number;
+          profile: ProfileName;
+          with: BehaviourName[];
+          without: BehaviourName[];
+        },
+        command: Command,
+      ) => {
+        const both = flags.with.filter((name) => flags.without.includes(name));
+        if (both.length > 0) throw new UsageError(`--with and --without both name ${both.join(', ')}`);
+        const { sim } = await import('./commands/sim.js');
+        await sim(output(command), {
+          port: flags.port,
+          speed: flags.speed,
+          signal: cli.signal,
+          profile: flags.profile,
+          behaviours: Object.fromEntries([
+            ...flags.with.map((name) => [name, true] as const),
+            ...flags.without.map((name) => [name, false] as const),
+          ]),
+          ...(flags.fleet === undefined ? {} : { fleetFile: flags.fleet }),
+          ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+        });
+      },
+    );
 
   program
     .command('dev')
@@ -355,6 +395,21 @@ function portNumber(value: string): number {
   const n = wholeNumber(value);
   if (n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
   return n;
+}
+
+/** Comma-separated behaviour names; repeated flags add up. */
+function behaviourList(value: string, previous: BehaviourName[]): BehaviourName[] {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const unknown = names.filter((name) => !isBehaviourName(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new InvalidArgumentError(
+      `unknown behaviour ${unknown.join(', ') || '""'} (behaviours: ${BEHAVIOUR_NAMES.join(', ')})`,
+    );
+  }
+  return [...previous, ...names.filter(isBehaviourName)];
 }
 
 function nonNegativeNumber(value: string): number {

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import type { ActivityTiming } from '../activities/ports.js';
 import { defaultFleet } from '../runner-config/default-fleet.js';
-import { startSimulator } from '../simulator/index.js';
+import { ENGINE_DEFECT_WORKAROUNDS, startSimulator } from '../simulator/index.js';
 import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
 import { installWorkerRuntime, runWorker } from '../worker/main.js';
 import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js';
@@ -71,7 +71,12 @@ export async function startStack(output: Output, options: StackOptions): Promise
     output.event('temporal', { address: temporalAddress }, `Temporal:  ${temporalAddress}`);
     output.event('ui', { url: uiUrl }, `Web UI:    ${uiUrl}`);
 
-    const simulator = await startSimulator({ port: options.simPort, fleet: defaultFleet(), speed: options.speed });
+    const simulator = await startSimulator({
+      port: options.simPort,
+      fleet: defaultFleet(),
+      speed: options.speed,
+      behaviours: ENGINE_DEFECT_WORKAROUNDS,
+    });
     stopping.push(() => simulator.close());
     output.event('simulator', { url: simulator.url }, `Simulator: ${simulator.url}`);
 

@@ -2,6 +2,13 @@ import { z } from 'zod';
 
 import { templateName } from '../runner-config/naming.js';
 import { ENVIRONMENTS } from '../runner-config/types.js';
+import {
+  behaviourOverridesSchema,
+  profileSchema,
+  resolveBehaviours,
+  type BehaviourOverrides,
+  type Behaviours,
+} from './behaviours.js';
 import { ControlApiError } from './errors.js';
 import { endpointMatches, faultConfigSchema, type FaultConfig, type FaultConfigInput } from './faults.js';
 import {
@@ -135,6 +142,7 @@ export interface SimState {
     readonly busy: number;
     readonly byVersion: Readonly<Record<string, number>>;
   };
+  readonly behaviours: Behaviours;
   readonly faults: FaultConfig;
   readonly releases: readonly ReleaseView[];
   readonly jobs: JobsView;
@@ -254,6 +262,29 @@ export class SimulatorControl {
     this.model.catchUp();
     this.model.clock.setSpeed(speed);
     return this.clock();
+  }
+
+  behaviours(): Behaviours {
+    return this.model.behaviours;
+  }
+
+  /** Switches the named behaviours, leaving the others as they are. */
+  patchBehaviours(input: BehaviourOverrides): Behaviours {
+    const valid = parse(behaviourOverridesSchema, input, 'behaviours');
+    this.model.catchUp();
+    return this.model.setBehaviours(stripUndefined(valid) as BehaviourOverrides);
+  }
+
+  /** Starts over from a whole profile, with optional single switches on top. */
+  setProfile(input: { profile: string; behaviours?: BehaviourOverrides }): Behaviours {
+    const valid = parse(
+      z.object({ profile: profileSchema, behaviours: behaviourOverridesSchema.optional() }).strict(),
+      input,
+      'profile',
+    );
+    this.model.catchUp();
+    const overrides = stripUndefined(valid.behaviours ?? {}) as BehaviourOverrides;
+    return this.model.setBehaviours(resolveBehaviours(valid.profile, overrides));
   }
 
   faults(): FaultConfig {
@@ -420,6 +451,7 @@ export class SimulatorControl {
       templates: [...this.model.templates.values()].map(templateView),
       migs: [...this.model.migs.values()].map((mig) => this.migView(mig)),
       runners: { total: this.model.runners.size, busy, byVersion },
+      behaviours: this.behaviours(),
       faults: this.faults(),
       releases: this.releases(),
       jobs: this.jobs(),
@@ -477,6 +509,9 @@ export function controlRoutes(control: SimulatorControl): Route[] {
     route('GET', '/clock', () => ok(control.clock())),
     route('POST', '/clock/advance', (request) => ok(control.advance(field(request.body, 'seconds')))),
     route('POST', '/clock/speed', (request) => ok(control.setSpeed(field(request.body, 'speed')))),
+    route('GET', '/behaviours', () => ok(control.behaviours())),
+    route('PATCH', '/behaviours', (request) => ok(control.patchBehaviours(request.body ?? {}))),
+    route('PUT', '/behaviours', (request) => ok(control.setProfile(request.body as { profile: string }))),
     route('GET', '/faults', () => ok(control.faults())),
     route('PUT', '/faults', (request) => ok(control.setFaults(request.body ?? {}))),
     route('PATCH', '/faults', (request) => ok(control.patchFaults(request.body ?? {}))),

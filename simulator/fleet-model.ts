@@ -15,6 +15,7 @@ import {
   zonesOf,
 } from '../runner-config/index.js';
 import type { Environment, FleetDefinition, MigRef } from '../runner-config/types.js';
+import type { BehaviourOverrides, Behaviours } from './behaviours.js';
 import { EventQueue, type SimClock } from './clock.js';
 import { FaultInjector } from './faults.js';
 import { jobRateFor, type JobRateRule, type ModelOptions } from './options.js';
@@ -219,6 +220,8 @@ export class FleetModel {
   readonly recentJobs: SimJob[] = [];
   readonly jobCountsByTemplate = new Map<string, JobCounts>();
   readonly timings: ModelOptions['timings'];
+  /** Which production behaviours are on; switched at run time through `setBehaviours`. */
+  behaviours: Behaviours;
   /** Told of every job transition, synchronously, while the job is in that state (webhook deliveries). */
   jobListener: ((action: JobAction, job: SimJob) => void) | undefined;
 
@@ -244,6 +247,7 @@ export class FleetModel {
     this.outcomeRandom = new Random(options.seed, 'outcomes');
     this.faults = new FaultInjector(new Random(options.seed, 'faults'));
     this.jobRates = options.jobRates;
+    this.behaviours = options.behaviours;
     this.seedReleases();
     this.seedFleet();
   }
@@ -273,6 +277,12 @@ export class FleetModel {
 
   pendingEvents(): number {
     return this.events.size;
+  }
+
+  /** Switches behaviours on or off from now on; returns the full set. */
+  setBehaviours(overrides: BehaviourOverrides): Behaviours {
+    this.behaviours = { ...this.behaviours, ...overrides };
+    return this.behaviours;
   }
 
   newId(): string {

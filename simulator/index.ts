@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 
 import { defaultFleet } from '../runner-config/default-fleet.js';
 import type { FleetDefinition } from '../runner-config/types.js';
+import { DEFAULT_PROFILE, resolveBehaviours, type BehaviourOverrides, type ProfileName } from './behaviours.js';
 import { SimClock } from './clock.js';
 import { computeRoutes } from './compute-api.js';
 import { controlRoutes, SimulatorControl } from './control.js';
@@ -39,6 +40,15 @@ export type {
   SubmitJobsInput,
   TemplateView,
 } from './control.js';
+export type { BehaviourName, BehaviourOverrides, Behaviours, ProfileName } from './behaviours.js';
+export {
+  BEHAVIOUR_NAMES,
+  DEFAULT_PROFILE,
+  ENGINE_DEFECT_WORKAROUNDS,
+  PROFILE_NAMES,
+  PROFILES,
+  resolveBehaviours,
+} from './behaviours.js';
 export type { FaultConfig, FaultConfigInput, EndpointFault } from './faults.js';
 export type { JobRateRule, SimulatorTimings, InitialRelease } from './options.js';
 export type { PublishReleaseInput } from './releases.js';
@@ -67,6 +77,12 @@ export interface SimulatorOptions {
   readonly jobRates?: readonly JobRateRule[];
   /** Lifecycle durations in simulated seconds; unspecified ones come from DEFAULT_TIMINGS. */
   readonly timings?: Partial<SimulatorTimings>;
+  /**
+   * How like production GCP and GitHub the simulator behaves: `production` (the default) turns every behaviour of
+   * docs/simulator.md on, `ideal` answers instantly and without limits. `behaviours` switches single ones.
+   */
+  readonly profile?: ProfileName;
+  readonly behaviours?: BehaviourOverrides;
   /** Faults active from the start. */
   readonly faults?: FaultConfigInput;
   /**
@@ -110,6 +126,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     jobRates: options.jobRates ?? DEFAULT_JOB_RATES,
     timings: { ...DEFAULT_TIMINGS, ...options.timings },
     releases: options.releases ?? [],
+    behaviours: resolveBehaviours(options.profile ?? DEFAULT_PROFILE, options.behaviours),
   });
   const webhooks = new WebhookSender(model);
   webhooks.configure(options.webhook);

@@ -1,4 +1,5 @@
 import type { Environment, FleetDefinition } from '../runner-config/types.js';
+import type { Behaviours } from './behaviours.js';
 
 /** How fast a job pool receives work: a Poisson process with exponentially spaced arrivals. */
 export interface JobRateRule {
@@ -46,6 +47,7 @@ export interface ModelOptions {
   readonly jobRates: readonly JobRateRule[];
   readonly timings: SimulatorTimings;
   readonly releases: readonly InitialRelease[];
+  readonly behaviours: Behaviours;
 }
 
 export const DEFAULT_INITIAL_VERSION = '0000000000-aaa';

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { defaultFleet, loadFleetFile } from '../../runner-config/default-fleet.js';
 import type { FleetDefinition } from '../../runner-config/types.js';
-import { startSimulator } from '../../simulator/index.js';
+import { startSimulator, type BehaviourOverrides, type ProfileName } from '../../simulator/index.js';
 import { UsageError } from '../errors.js';
 import type { Output } from '../output.js';
 
@@ -10,6 +10,8 @@ export interface SimOptions {
   readonly fleetFile?: string;
   readonly speed: number;
   readonly seed?: number;
+  readonly profile: ProfileName;
+  readonly behaviours: BehaviourOverrides;
   /** The simulator runs until this aborts. */
   readonly signal: AbortSignal;
   /** Called with the URL once it listens (tests use it instead of parsing output). */
@@ -23,6 +25,8 @@ export async function sim(output: Output, options: SimOptions): Promise<{ url: s
     port: options.port,
     fleet,
     speed: options.speed,
+    profile: options.profile,
+    behaviours: options.behaviours,
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   }).catch((error: unknown) => {
     const code = (error as { code?: unknown }).code;

@@ -7,6 +7,7 @@ import { createActivities } from '../../activities/index.js';
 import type { ActivityDeps, ActivityTiming, ComputeClients, GitHubClient } from '../../activities/ports.js';
 import type { CanaryHealth, CanaryObservations, MigLocator, RolloutActivities } from '../../activities/types.js';
 import {
+  ENGINE_DEFECT_WORKAROUNDS,
   startSimulator,
   type EndpointFault,
   type SimulatorHandle,
@@ -61,7 +62,7 @@ export async function startActivityFixture(
   options: SimulatorOptions = {},
   timing: Partial<ActivityTiming> = {},
 ): Promise<ActivityFixture> {
-  const sim = await startSimulator({ speed: 0, ...options });
+  const sim = await startSimulator({ speed: 0, behaviours: ENGINE_DEFECT_WORKAROUNDS, ...options });
   const compute = createComputeClients({ project: sim.fleet.project, apiEndpoint: sim.url });
   const github = createGitHubClient({
     baseUrl: sim.url,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { startSimulator, type SimulatorHandle } from '../../simulator/index.js';
+import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type SimulatorHandle } from '../../simulator/index.js';
 import { loadWorkerConfig } from '../../worker/config.js';
 import { runWorker } from '../../worker/main.js';
 import {
@@ -44,7 +44,7 @@ before(async () => {
       searchAttributes: [...ROLLOUT_SEARCH_ATTRIBUTES],
     },
   });
-  simulator = await startSimulator({ port: 0, speed: 60 });
+  simulator = await startSimulator({ port: 0, speed: 60, behaviours: ENGINE_DEFECT_WORKAROUNDS });
   const config = loadWorkerConfig({
     TEMPORAL_ADDRESS: env.connection.options.address,
     ROLLOUT_TASK_QUEUE: taskQueue,

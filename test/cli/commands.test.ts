@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ListResult } from '../../cli/commands/list.js';
 import { runCli } from '../../cli/run.js';
-import { startSimulator, type SimulatorHandle } from '../../simulator/index.js';
+import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type SimulatorHandle } from '../../simulator/index.js';
 import { loadWorkerConfig } from '../../worker/config.js';
 import { runWorker } from '../../worker/main.js';
 import { ROLLOUT_SEARCH_ATTRIBUTES, statusQuery, type RolloutState } from '../../workflows/rollout-contract.js';
@@ -31,7 +31,7 @@ before(async () => {
       searchAttributes: [...ROLLOUT_SEARCH_ATTRIBUTES],
     },
   });
-  simulator = await startSimulator({ port: 0, speed: 60 });
+  simulator = await startSimulator({ port: 0, speed: 60, behaviours: ENGINE_DEFECT_WORKAROUNDS });
   const address = env.connection.options.address;
   cliEnv = { TEMPORAL_ADDRESS: address, ROLLOUT_TASK_QUEUE: taskQueue, TEMPORAL_UI_URL: 'http://127.0.0.1:1' };
   const config = loadWorkerConfig({

@@ -21,6 +21,7 @@ import type { ActivityTiming } from '../../activities/index.js';
 import { templateName } from '../../runner-config/naming.js';
 import type { FleetDefinition } from '../../runner-config/types.js';
 import {
+  ENGINE_DEFECT_WORKAROUNDS,
   startSimulator,
   type MutationLogEntry,
   type SimulatorHandle,
@@ -359,6 +360,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     ]);
     closing.push(() => server.close());
     const simulator = await startSimulator({
+      behaviours: ENGINE_DEFECT_WORKAROUNDS,
       ...options.simulator,
       ...(options.fleet === undefined ? {} : { fleet: options.fleet }),
     });
