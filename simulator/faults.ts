@@ -2,13 +2,42 @@ import { z } from 'zod';
 
 import type { Random } from './random.js';
 
+/**
+ * What a failing request gets. `status` is a plain error of that status in the API's shape; the others are the
+ * specific answers production gives (docs/simulator.md lists each with its source).
+ */
+export const FAULT_KINDS = [
+  'status',
+  // GCP Compute
+  'forbidden',
+  'insufficientPermissions',
+  'resourceNotReady',
+  'concurrentOperationsQuota',
+  // GitHub
+  'notAccessibleByIntegration',
+  'primaryRateLimit',
+  'secondaryRateLimit',
+  // Network level, either API
+  'connectionReset',
+  'hang',
+  'truncatedBody',
+  'htmlBadGateway',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
 const endpointFaultSchema = z
   .object({
     /** Endpoint id (`compute.regionInstanceGroupManagers.patch`, `github.runners.list`, …) or a glob with `*`. */
     endpoint: z.string().min(1),
     /** Probability that a matching request fails, drawn from the seeded fault stream. */
     errorRate: z.number().min(0).max(1).default(1),
+    kind: z.enum(FAULT_KINDS).default('status'),
+    /** For `status`: the HTTP status; for the GitHub limits: 403 (the default) or 429. */
     status: z.number().int().min(400).max(599).default(503),
+    /** GitHub limits: the `retry-after` header to send; omitted, none is sent (GitHub does not always send one). */
+    retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
+    /** Compute mutations only: the operation stays PENDING/RUNNING this many simulated seconds before DONE. */
+    operationSeconds: z.number().min(0).max(86_400).optional(),
     /** Only the next N matching requests are affected; then the rule is spent. */
     count: z.number().int().positive().optional(),
     /** Extra real milliseconds before a matching request is answered (applies whether or not it fails). */
@@ -38,15 +67,21 @@ export const faultConfigSchema = z
     failingTemplates: z.array(failingTemplateSchema).default([]),
     /** No capacity in these zones (for one runner type, or every type when `type` is omitted). */
     stockouts: z.array(stockoutSchema).default([]),
+    /** Regional quota of this type's accelerator or CPUs used up: creations fail with QUOTA_EXCEEDED in lastAttempt. */
+    quotas: z.array(z.object({ region: z.string().min(1), type: z.string().min(1).optional() }).strict()).default([]),
   })
   .strict();
 
 export type FaultConfig = z.output<typeof faultConfigSchema>;
 export type FaultConfigInput = z.input<typeof faultConfigSchema>;
-export type EndpointFault = FaultConfig['endpoints'][number];
+/** A fault rule as written (defaults not yet applied). */
+export type EndpointFault = NonNullable<FaultConfigInput['endpoints']>[number];
 
 export interface InjectedFault {
+  readonly kind: FaultKind;
   readonly status: number;
+  readonly retryAfterSeconds?: number;
+  readonly operationSeconds?: number;
   readonly latencyMs: number;
   /** Set when the request fails outright. */
   readonly fail: boolean;
@@ -78,20 +113,26 @@ export class FaultInjector {
     let latencyMs = this.config.latencyMs;
     for (const [index, rule] of this.config.endpoints.entries()) {
       if (!endpointMatches(rule.endpoint, endpoint)) continue;
-      if (rule.operationError !== undefined && (!mutating || !endpoint.startsWith('compute.'))) continue;
+      const shapesOperation = rule.operationError !== undefined || rule.operationSeconds !== undefined;
+      if (shapesOperation && (!mutating || !endpoint.startsWith('compute.'))) continue;
       const left = this.remaining.get(index);
       if (left === 0) continue;
       latencyMs += rule.latencyMs ?? 0;
       if (rule.errorRate < 1 && this.random.next() >= rule.errorRate) continue;
       if (left !== undefined) this.remaining.set(index, left - 1);
+      // A slow operation is not a failure: the request succeeds and its operation takes its time.
+      const fails = rule.operationError === undefined && rule.operationSeconds === undefined;
       return {
+        kind: rule.kind,
         status: rule.status,
         latencyMs,
-        fail: rule.operationError === undefined,
+        fail: fails,
+        ...(rule.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: rule.retryAfterSeconds }),
+        ...(rule.operationSeconds === undefined ? {} : { operationSeconds: rule.operationSeconds }),
         ...(rule.operationError === undefined ? {} : { operationError: rule.operationError }),
       };
     }
-    return { status: 200, latencyMs, fail: false };
+    return { kind: 'status', status: 200, latencyMs, fail: false };
   }
 
   bootloops(template: string): boolean {
@@ -104,6 +145,10 @@ export class FaultInjector {
 
   jobFailureRate(template: string): number {
     return this.config.failingTemplates.find((rule) => rule.template === template)?.failureRate ?? 0;
+  }
+
+  quotaExceeded(region: string, type: string): boolean {
+    return this.config.quotas.some((rule) => rule.region === region && (rule.type === undefined || rule.type === type));
   }
 
   stockedOut(zone: string, type: string): boolean {

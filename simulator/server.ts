@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ComputeApiError, ControlApiError, GitHubApiError } from './errors.js';
+import type { InjectedFault } from './faults.js';
 import type { FleetModel } from './fleet-model.js';
 import { ModelError } from './fleet-model.js';
 
@@ -19,6 +20,8 @@ export interface ApiRequest {
   readonly origin: string;
   /** Set when a fault rule turns this compute mutation into a failed operation. */
   readonly operationError?: { readonly code: string; readonly status: number };
+  /** Set when a fault rule makes this compute mutation's operation take this many simulated seconds. */
+  readonly operationSeconds?: number;
 }
 
 export interface ApiResponse {
@@ -39,7 +42,8 @@ export interface Route {
   readonly path: string;
   /** Stable id used by counters and fault rules, e.g. `compute.regionInstanceGroupManagers.patch`. */
   readonly endpoint: string;
-  readonly handle: (request: ApiRequest) => ApiResponse;
+  /** May answer later (an operation `wait` blocks until the operation is DONE or its deadline passes). */
+  readonly handle: (request: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 }
 
 export interface EndpointCounter {
@@ -162,19 +166,29 @@ export class SimulatorServer {
     this.model.catchUp();
     const mutating = method !== 'GET';
     let operationError: ApiRequest['operationError'];
+    let operationSeconds: number | undefined;
     if (api !== 'control') {
       const fault = this.model.faults.decide(route.endpoint, mutating);
       if (fault.latencyMs > 0) await sleep(fault.latencyMs);
       this.model.catchUp();
       if (fault.fail) {
-        this.finish(response, route, url, method, body, injectedError(api, fault.status), true);
+        this.finish(
+          response,
+          route,
+          url,
+          method,
+          body,
+          injectedError(api, fault, url.pathname, this.model.now()),
+          true,
+        );
         return;
       }
       if (fault.operationError !== undefined) operationError = { code: fault.operationError, status: fault.status };
+      if (fault.operationSeconds !== undefined) operationSeconds = fault.operationSeconds;
     }
     let result: ApiResponse | Error;
     try {
-      result = route.handle({
+      result = await route.handle({
         method,
         url,
         params,
@@ -183,6 +197,7 @@ export class SimulatorServer {
         headers: request.headers,
         origin,
         ...(operationError === undefined ? {} : { operationError }),
+        ...(operationSeconds === undefined ? {} : { operationSeconds }),
       });
       this.model.catchUp();
     } catch (error) {
@@ -246,8 +261,37 @@ function notFound(api: ApiKind, method: string, pathname: string): Error {
   return new ControlApiError(404, `no control route ${method} ${pathname}`);
 }
 
-function injectedError(api: ApiKind, status: number): Error {
+/**
+ * The answer to a request a fault rule fails, in the shape production gives it. Sources: GCE error reasons
+ * (https://cloud.google.com/compute/docs/troubleshooting/troubleshooting-api-errors), GitHub rate limits and
+ * errors (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api,
+ * https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api).
+ */
+function injectedError(api: ApiKind, fault: InjectedFault, path: string, now: number): Error {
+  const { status } = fault;
   if (api === 'compute') {
+    const resource = path.replace(/^\/compute\/v1\//, '').replace(/\/(listManagedInstances|deleteInstances|wait)$/, '');
+    switch (fault.kind) {
+      case 'forbidden':
+        return new ComputeApiError(
+          403,
+          'forbidden',
+          `Required 'compute.instanceGroupManagers.update' permission for '${resource}'`,
+        );
+      case 'insufficientPermissions':
+        return new ComputeApiError(403, 'insufficientPermissions', 'Request had insufficient authentication scopes.');
+      case 'resourceNotReady':
+        return new ComputeApiError(409, 'resourceNotReady', `The resource '${resource}' is not ready`);
+      case 'concurrentOperationsQuota':
+        return new ComputeApiError(
+          403,
+          'rateLimitExceeded',
+          "Quota 'CONCURRENT_OPERATIONS' exceeded: CONCURRENT_OPERATIONS_QUOTA_EXCEEDED. Limit: 1000.0 in region.",
+          'usageLimits',
+        );
+      default:
+        break;
+    }
     if (status === 403 || status === 429) {
       return new ComputeApiError(status, 'rateLimitExceeded', 'Rate Limit Exceeded', 'usageLimits');
     }
@@ -256,17 +300,42 @@ function injectedError(api: ApiKind, status: number): Error {
     }
     return new ComputeApiError(status, 'invalid', `Injected error ${status}.`);
   }
-  const retryAfter = { 'retry-after': '1' };
+  const limitStatus = status === 429 ? 429 : 403;
+  const retryAfter: Record<string, string> =
+    fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+  switch (fault.kind) {
+    case 'notAccessibleByIntegration':
+      return new GitHubApiError(403, 'Resource not accessible by integration');
+    case 'primaryRateLimit':
+      return new GitHubApiError(limitStatus, 'API rate limit exceeded for installation ID 1.', {
+        ...retryAfter,
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-used': '5000',
+        'x-ratelimit-resource': 'core',
+        'x-ratelimit-reset': String(Math.ceil(now / 1000) + 3600),
+      });
+    case 'secondaryRateLimit':
+      return new GitHubApiError(
+        limitStatus,
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        retryAfter,
+      );
+    default:
+      break;
+  }
+  // A plain injected 429 or 403 keeps the answer earlier fault rules were written against.
+  const legacyRetryAfter = { 'retry-after': '1' };
   if (status === 429)
     return new GitHubApiError(429, 'API rate limit exceeded for installation.', {
-      ...retryAfter,
+      ...legacyRetryAfter,
       'x-ratelimit-remaining': '0',
     });
   if (status === 403) {
     return new GitHubApiError(
       403,
       'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-      retryAfter,
+      legacyRetryAfter,
     );
   }
   return new GitHubApiError(status, status >= 500 ? 'Server Error' : `Injected error ${status}`);
