@@ -97,7 +97,32 @@ export interface HttpErrorFacts {
   /** GCP `error.errors[0].reason` (e.g. `rateLimitExceeded`, `conditionNotMet`) when present. */
   readonly reason?: string;
   readonly message: string;
+  /** How long the server asks us to wait: `retry-after`, or until `x-ratelimit-reset` when the budget is spent. */
   readonly retryAfterSeconds?: number;
+}
+
+/**
+ * GitHub's rule for a limited request (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
+ * "Exceeding the rate limit"): honour `retry-after`; else, with `x-ratelimit-remaining: 0`, wait until
+ * `x-ratelimit-reset`; else (a secondary limit without either) wait at least a minute.
+ */
+export const SECONDARY_LIMIT_BACKOFF_SECONDS = 60;
+
+/**
+ * The wait a rate-limit answer asks for, in seconds, or undefined when it names none. The reset is an epoch time on
+ * the server's clock, so it is measured against the answer's own `date` header where there is one: a worker whose
+ * clock is off still waits the right time.
+ */
+function limitWaitSeconds(headers: Record<string, unknown> | undefined, nowMs: number): number | undefined {
+  if (headers === undefined) return undefined;
+  const retryAfter = Number(headers['retry-after']);
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter;
+  const reset = Number(headers['x-ratelimit-reset']);
+  if (headers['x-ratelimit-remaining'] !== '0' || !Number.isFinite(reset) || reset <= 0) return undefined;
+  const date = headers['date'];
+  const served = typeof date === 'string' ? Date.parse(date) : Number.NaN;
+  const serverNowMs = Number.isNaN(served) ? nowMs : served;
+  return Math.max(1, Math.ceil(reset - serverNowMs / 1000));
 }
 
 const NETWORK_ERROR_CODES = new Set([
@@ -134,12 +159,12 @@ export function httpErrorFacts(error: unknown): HttpErrorFacts | undefined {
           : undefined;
   if (status !== undefined) {
     const body = parseErrorBody(fields.response?.data ?? error.message);
-    const retryAfter = Number(fields.response?.headers?.['retry-after']);
+    const retryAfter = limitWaitSeconds(fields.response?.headers, Date.now());
     return {
       status,
       ...(body.reason === undefined ? {} : { reason: body.reason }),
       message: body.message ?? error.message,
-      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
     };
   }
   const networkCode = typeof fields.code === 'string' ? fields.code : undefined;
@@ -205,11 +230,15 @@ export function toFailure(error: unknown, context: string, notFound?: FailureTyp
   const detail = `${context}: HTTP ${facts.status}${facts.reason === undefined ? '' : ` ${facts.reason}`}: ${facts.message}`;
   const details = { status: facts.status, ...(facts.reason === undefined ? {} : { reason: facts.reason }) };
   if (isRateLimit(facts)) {
+    // A secondary limit that names no wait still wants a minute: retrying sooner only extends the block.
+    const waitSeconds =
+      facts.retryAfterSeconds ??
+      (/secondary rate limit/i.test(facts.message) ? SECONDARY_LIMIT_BACKOFF_SECONDS : undefined);
     return ApplicationFailure.create({
       type: FailureType.RATE_LIMITED,
       message: redact(detail),
       details: [details],
-      ...(facts.retryAfterSeconds === undefined ? {} : { nextRetryDelay: facts.retryAfterSeconds * 1000 }),
+      ...(waitSeconds === undefined ? {} : { nextRetryDelay: waitSeconds * 1000 }),
     });
   }
   if (isTransient(facts)) return transientFailure(FailureType.UNAVAILABLE, detail, details);

@@ -154,16 +154,18 @@ export async function waitForOperation(
     const name = current.name;
     if (name == null)
       throw transientFailure(FailureType.UNAVAILABLE, `${what}: GCP returned an operation without a name`);
-    runtime.heartbeat({ operation: name });
     const started = Date.now();
-    [current] = await runtime.call(`${what}: wait for operation ${name}`, () =>
-      scope === 'global'
-        ? runtime.deps.compute.globalOperations.wait({ project: runtime.project, operation: name })
-        : runtime.deps.compute.regionOperations.wait({
-            project: runtime.project,
-            region: scope.region,
-            operation: name,
-          }),
+    // GCP's wait blocks up to 2 minutes, longer than the heartbeat timeout: heartbeat while it blocks.
+    [current] = await runtime.heartbeating({ operation: name }, () =>
+      runtime.call(`${what}: wait for operation ${name}`, () =>
+        scope === 'global'
+          ? runtime.deps.compute.globalOperations.wait({ project: runtime.project, operation: name })
+          : runtime.deps.compute.regionOperations.wait({
+              project: runtime.project,
+              region: scope.region,
+              operation: name,
+            }),
+      ),
     );
     // The wait is best-effort: it may return early without the operation being DONE. Pause briefly then so a
     // server that answers at once is not polled in a tight loop.

@@ -47,6 +47,11 @@ export interface ActivityTiming {
    * quota refill a little and rides out a brief backend hiccup, yet keeps a check well within its timeout.
    */
   readonly callRetryDelayMs: number;
+  /**
+   * How often a call that blocks (an operation `wait`, up to 2 minutes) heartbeats meanwhile: well inside the
+   * one-minute heartbeat timeout of mutations and drains, so a slow GCP operation is never taken for a lost worker.
+   */
+  readonly heartbeatEveryMs: number;
 }
 
 export const DEFAULT_TIMING: ActivityTiming = {
@@ -54,6 +59,7 @@ export const DEFAULT_TIMING: ActivityTiming = {
   concurrency: 8,
   registrationGraceMs: 10 * 60_000,
   callRetryDelayMs: 1_000,
+  heartbeatEveryMs: 10_000,
 };
 
 export interface ActivityDeps {

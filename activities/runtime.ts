@@ -70,6 +70,21 @@ export class ActivityRuntime {
     Context.current().heartbeat(details);
   }
 
+  /**
+   * Runs a call that may block for minutes, heartbeating `details` throughout, and gives up on it as soon as the
+   * activity is cancelled (the call itself cannot be aborted; its answer is then ignored).
+   */
+  async heartbeating<T>(details: unknown, run: () => Promise<T>): Promise<T> {
+    const context = Context.current();
+    context.heartbeat(details);
+    const timer = setInterval(() => context.heartbeat(details), this.timing.heartbeatEveryMs);
+    try {
+      return await Promise.race([run(), context.cancelled]);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** Details of the last heartbeat of an earlier attempt, or undefined on the first attempt. */
   previousHeartbeat<T>(): T | undefined {
     return Context.current().info.heartbeatDetails as T | undefined;

@@ -53,6 +53,39 @@ describe('failure classification', () => {
     assert.equal(failure.nextRetryDelay, 30_000);
   });
 
+  const octokitLike = (status: number, message: string, headers: Record<string, string>): Error =>
+    Object.assign(new Error(message), { status, response: { status, headers, data: { message } } });
+
+  test("a spent primary budget waits until x-ratelimit-reset, measured on the answer's own clock", () => {
+    // The server's clock is an hour off this machine's: the wait still comes from reset - date (15 minutes).
+    const served = Date.now() + 3600_000;
+    const error = octokitLike(403, 'API rate limit exceeded for installation ID 1.', {
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(Math.floor(served / 1000) + 900),
+      date: new Date(served).toUTCString(),
+    });
+    const failure = toFailure(error, 'list runners') as ApplicationFailure;
+    assert.equal(failure.type, FailureType.RATE_LIMITED);
+    assert.equal(failure.nonRetryable, false);
+    const delay = failure.nextRetryDelay as number;
+    assert.ok(delay >= 899_000 && delay <= 901_000, `waits for the reset, got ${delay} ms`);
+  });
+
+  test('a secondary limit without retry-after backs off a minute; a permission 403 is not a limit', () => {
+    const secondary = toFailure(
+      octokitLike(429, 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', {}),
+      'list runners',
+    ) as ApplicationFailure;
+    assert.equal(secondary.type, FailureType.RATE_LIMITED);
+    assert.equal(secondary.nextRetryDelay, 60_000);
+    const denied = toFailure(
+      octokitLike(403, 'Resource not accessible by integration', { 'x-ratelimit-remaining': '4000' }),
+      'delete runner',
+    ) as ApplicationFailure;
+    assert.equal(denied.type, FailureType.PERMISSION_DENIED);
+    assert.equal(denied.nonRetryable, true);
+  });
+
   test('failure messages and details never carry tokens or keys', () => {
     const leaky = gaxiosLike(
       400,
