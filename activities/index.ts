@@ -66,6 +66,13 @@ export interface WaitProgress {
   readonly observations?: CanaryObservations;
 }
 
+/**
+ * New VMs take the new template and old VMs leave only when their runner is done (they delete themselves after a
+ * job, or the busy-safe drain removes them idle): GCP's opportunistic update never replaces a VM by itself.
+ * https://cloud.google.com/compute/docs/instance-groups/rolling-out-updates-to-managed-instance-groups#type
+ */
+const BUSY_SAFE_UPDATE_POLICY = { type: 'OPPORTUNISTIC' } as const;
+
 export function createActivities(deps: ActivityDeps): RolloutActivities {
   const runtime = new ActivityRuntime(deps);
   const finishedRunJobs = new FinishedRunJobs();
@@ -126,6 +133,8 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
             requestId: runtime.requestId(action, mig.region, mig.name, state.fingerprint),
             instanceGroupManagerResource: {
               fingerprint: state.fingerprint,
+              // Said every time: a MIG another tool left PROACTIVE would replace busy VMs and kill their jobs.
+              updatePolicy: BUSY_SAFE_UPDATE_POLICY,
               versions: decided.versions.map((version) => ({
                 name: version.name,
                 instanceTemplate: templateUrl(project, version.instanceTemplate),

@@ -193,6 +193,23 @@ describe('canary, promote, rollback, direct update', () => {
     assert.equal(fx.sim.control.mig(mig.name).versions[1]?.targetSize?.fixed, 2);
   });
 
+  test('a MIG another tool switched to PROACTIVE gets a busy-safe policy with its canary; no job is killed', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-cpu-us-west1' };
+    await fx.compute.migs.patch({
+      project: 'iree-oss',
+      region: mig.region,
+      instanceGroupManager: mig.name,
+      instanceGroupManagerResource: { updatePolicy: { type: 'PROACTIVE' } },
+    });
+    assert.equal(fx.sim.control.mig(mig.name).updatePolicy.type, 'PROACTIVE');
+    fx.sim.control.submitJobs({ environment: 'prod', group: 'postsubmit', type: 'cpu', count: 20 });
+    const killedBefore = fx.sim.control.jobs().killed.length;
+    await fx.run('canaryMig', { mig, template: template('postsubmit', 'cpu', NEW), canarySize: 1 });
+    assert.equal(fx.sim.control.mig(mig.name).updatePolicy.type, 'OPPORTUNISTIC');
+    fx.sim.control.advance(600);
+    assert.equal(fx.sim.control.jobs().killed.length, killedBefore, 'no running job was killed by a replacement');
+  });
+
   test('canary on a MIG that already has a canary fails with its current versions', async () => {
     const mig = { region: 'us-east1', name: 'gh-runner-presubmit-cpu-us-east1' };
     const failure = await failureOf(
