@@ -504,7 +504,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
         // Such a VM may register in the moments since we listed: look once more right before deleting. One that
         // came online is a working runner now, left to the next drain; an offline one is deregistered first, and
         // GitHub's refusal (422) while it runs a job keeps its VM.
-        const latest = await listRunnersByPrefix(reads, migRunnerPrefix(mig.name));
+        const latest = await listRunnersByPrefix(reads, migRunnerPrefix(mig.name), true);
         const nowOnline = new Set(latest.filter((runner) => runner.online).map((runner) => runner.name));
         removedStuck.splice(0, removedStuck.length, ...removedStuck.filter((name) => !nowOnline.has(name)));
         for (const runner of latest.filter((candidate) => removedStuck.includes(candidate.name))) {

@@ -52,6 +52,13 @@ export interface ActivityTiming {
    * one-minute heartbeat timeout of mutations and drains, so a slow GCP operation is never taken for a lost worker.
    */
   readonly heartbeatEveryMs: number;
+  /** The oldest runner snapshot a read accepts; runner waits poll every 30 s, so one listing serves each poll. */
+  readonly runnerSnapshotMaxAgeMs: number;
+  /**
+   * Requests an hour the runner listing may spend, whatever the fleet's size: a large organisation's listing is
+   * refreshed less often. Well inside a GitHub App installation's 5,000, leaving room for job reads and removals.
+   */
+  readonly runnerListingsPerHour: number;
 }
 
 export const DEFAULT_TIMING: ActivityTiming = {
@@ -60,6 +67,8 @@ export const DEFAULT_TIMING: ActivityTiming = {
   registrationGraceMs: 10 * 60_000,
   callRetryDelayMs: 1_000,
   heartbeatEveryMs: 10_000,
+  runnerSnapshotMaxAgeMs: 30_000,
+  runnerListingsPerHour: 1_500,
 };
 
 export interface ActivityDeps {

@@ -1,15 +1,8 @@
 /** GitHub's view of the fleet: org-level self-hosted runners, matched to VMs by name (runner name = VM name). */
 import { httpErrorFacts, toFailure } from './failures.js';
+import type { GitHubRunner } from './runner-snapshot.js';
 import type { ActivityRuntime } from './runtime.js';
 import type { RunnerInfo } from './types.js';
-
-interface GitHubRunner {
-  id: number;
-  name: string;
-  status: string;
-  busy: boolean;
-  labels: ReadonlyArray<{ name: string }>;
-}
 
 function labelValue(labels: readonly string[], key: string): string | undefined {
   const prefix = `${key}=`;
@@ -31,12 +24,16 @@ export function toRunnerInfo(runner: GitHubRunner): RunnerInfo {
   };
 }
 
-/** Every org runner whose name starts with `namePrefix` (GitHub filters only by exact name, so we page all). */
-export async function listRunnersByPrefix(runtime: ActivityRuntime, namePrefix: string): Promise<RunnerInfo[]> {
-  const { github, fleet } = runtime.deps;
-  const runners = await runtime.call(`list runners of ${fleet.github.org}`, () =>
-    github.paginate(github.rest.actions.listSelfHostedRunnersForOrg, { org: fleet.github.org, per_page: 100 }),
-  );
+/**
+ * Every org runner whose name starts with `namePrefix`, from the worker's shared snapshot; `fresh` lists again now
+ * (still conditionally) for a decision that must not rest on a listing some seconds old.
+ */
+export async function listRunnersByPrefix(
+  runtime: ActivityRuntime,
+  namePrefix: string,
+  fresh = false,
+): Promise<RunnerInfo[]> {
+  const runners = await runtime.runnerSnapshot.runners(runtime, fresh);
   return runners.filter((runner) => runner.name.startsWith(namePrefix)).map(toRunnerInfo);
 }
 
@@ -55,11 +52,15 @@ export async function removeRunner(runtime: ActivityRuntime, runner: RunnerInfo)
   const { github, fleet } = runtime.deps;
   try {
     await github.rest.actions.deleteSelfHostedRunnerFromOrg({ org: fleet.github.org, runner_id: runner.id });
+    runtime.runnerSnapshot.forget(runner.id);
     return 'removed';
   } catch (error) {
     const status = httpErrorFacts(error)?.status;
     if (status === 422) return 'busy';
-    if (status === 404) return 'gone';
+    if (status === 404) {
+      runtime.runnerSnapshot.forget(runner.id);
+      return 'gone';
+    }
     throw toFailure(error, `remove runner ${runner.name} from ${fleet.github.org}`);
   }
 }

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, toFailure } from './failures.js';
 import { DEFAULT_TIMING, type ActivityDeps, type ActivityLogger, type ActivityTiming } from './ports.js';
 import { deterministicUuid } from './request-id.js';
+import { RunnerSnapshot } from './runner-snapshot.js';
 
 /**
  * Retries of one transient call within an attempt, for activities that fan out into many calls: at 10% failures
@@ -30,6 +31,8 @@ export class ActivityRuntime {
   constructor(
     readonly deps: ActivityDeps,
     private readonly callRetries = 0,
+    /** One per worker's activities: every MIG's runner reads share it. */
+    readonly runnerSnapshot = new RunnerSnapshot(),
   ) {
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
     this.project = deps.fleet.project;
@@ -41,7 +44,7 @@ export class ActivityRuntime {
    * re-sent read has no effect to duplicate.
    */
   retryingReads(): ActivityRuntime {
-    return new ActivityRuntime(this.deps, CALL_RETRIES);
+    return new ActivityRuntime(this.deps, CALL_RETRIES, this.runnerSnapshot);
   }
 
   now(): Date {

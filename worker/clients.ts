@@ -16,6 +16,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import { PassThroughClient } from 'google-auth-library';
+import pLimit from 'p-limit';
 import type { ComputeClients, GitHubClient } from '../activities/ports.js';
 
 export interface ComputeClientOptions {
@@ -91,7 +92,16 @@ export interface GitHubClientOptions {
    */
   readonly throttle?: { readonly enabled: boolean; readonly maxRateLimitWaitSeconds?: number };
   readonly log?: { warn(message: string): void };
+  /** Requests in flight at once from this worker (default {@link GITHUB_CONCURRENT_REQUESTS}). */
+  readonly maxConcurrentRequests?: number;
 }
+
+/**
+ * GitHub's secondary limit allows about 100 concurrent requests for the whole installation
+ * (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits);
+ * a worker keeps well under it so that several workers together do too.
+ */
+export const GITHUB_CONCURRENT_REQUESTS = 16;
 
 const RetryingOctokit = Octokit.plugin(retry, throttling);
 
@@ -111,7 +121,7 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
       );
       return willRetry;
     };
-  return new RetryingOctokit({
+  const octokit = new RetryingOctokit({
     ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl.replace(/\/+$/, '') }),
     ...(options.app === undefined
       ? { auth: options.token }
@@ -138,4 +148,7 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
       error: (message: string) => options.log?.warn(message),
     },
   });
+  const limit = pLimit(options.maxConcurrentRequests ?? GITHUB_CONCURRENT_REQUESTS);
+  octokit.hook.wrap('request', (request, requestOptions) => limit(() => request(requestOptions)));
+  return octokit;
 }

@@ -77,7 +77,15 @@ export async function startActivityFixture(
       fleet: sim.fleet,
       clock: () => new Date(sim.control.clock().now),
       logger: silentLogger,
-      timing: { pollIntervalMs: 5, registrationGraceMs: 10 * 60_000, callRetryDelayMs: 5, ...timing },
+      timing: {
+        pollIntervalMs: 5,
+        registrationGraceMs: 10 * 60_000,
+        callRetryDelayMs: 5,
+        // The clock stands still, so a snapshot would never age: every runner read lists again (conditionally).
+        runnerSnapshotMaxAgeMs: 0,
+        runnerListingsPerHour: Number.POSITIVE_INFINITY,
+        ...timing,
+      },
       ...overrides,
     });
   const activities = activitiesWith({});

@@ -194,7 +194,7 @@ describe('canary, promote, rollback, direct update', () => {
   });
 
   test('a MIG another tool switched to PROACTIVE gets a busy-safe policy with its canary; no job is killed', async () => {
-    const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-cpu-us-west1' };
+    const mig = { region: 'us-central1', name: 'gh-runner-postsubmit-cpu-us-central1' };
     await fx.compute.migs.patch({
       project: 'iree-oss',
       region: mig.region,
