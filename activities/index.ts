@@ -482,10 +482,11 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
         }
       }
       if (keepTemplate !== undefined) {
-        // A VM on another template that never registered a runner runs no job, whatever its state: booting,
-        // stuck, or crashing and being recreated by the MIG (a boot-looping canary). Waiting for it to settle would
-        // leave a rollback's bad template in the MIG for as long as the loop lasts.
-        const listed = new Set(runners.map((runner) => runner.name));
+        // A VM on another template without an online runner runs no job, whatever its state: booting, stuck,
+        // crashing and being recreated by the MIG (a boot-looping canary), or dead with its registration left
+        // behind offline (GitHub keeps an ephemeral runner's offline registration for a day). Waiting for it to
+        // settle would leave a rollback's bad template in the MIG for as long as the loop lasts.
+        const listed = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
         for (const instance of instances) {
           // A VM whose template GCP does not report yet cannot be told apart from one on keepTemplate.
           if (
