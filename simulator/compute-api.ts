@@ -9,6 +9,7 @@ import type {
   UpdatePolicy,
 } from './fleet-model.js';
 import { compileFilter, FilterError } from './gcp-filter.js';
+import { awaitOperation, operationState, planOperation, rememberedOperation } from './operations.js';
 import type { ApiRequest, ApiResponse, Route } from './server.js';
 import { versionTargets, type VersionSpec } from './versions.js';
 
@@ -206,37 +207,42 @@ export function computeRoutes(model: FleetModel): Route[] {
     selfLink: templateUrl(template.name),
   });
 
-  const operationResource = (operation: SimOperation): Record<string, unknown> => ({
-    kind: 'compute#operation',
-    id: operation.id,
-    name: operation.name,
-    operationType: operation.operationType,
-    targetLink: operation.targetLink,
-    targetId: operation.targetId,
-    status: 'DONE',
-    user: 'rollout-simulator',
-    progress: 100,
-    insertTime: iso(operation.insertTime),
-    startTime: iso(operation.insertTime),
-    endTime: iso(operation.insertTime),
-    selfLink:
-      operation.region === undefined
-        ? `${base}/global/operations/${operation.name}`
-        : `${regionUrl(operation.region)}/operations/${operation.name}`,
-    ...(operation.region === undefined ? {} : { region: regionUrl(operation.region) }),
-    ...(operation.error === undefined
-      ? {}
-      : {
-          error: { errors: [operation.error] },
-          httpErrorStatusCode: operation.httpErrorStatusCode ?? 400,
-          httpErrorMessage: httpReason(operation.httpErrorStatusCode ?? 400),
-        }),
-  });
+  const operationResource = (operation: SimOperation): Record<string, unknown> => {
+    const { status, progress } = operationState(operation, model.now());
+    return {
+      kind: 'compute#operation',
+      id: operation.id,
+      name: operation.name,
+      operationType: operation.operationType,
+      targetLink: operation.targetLink,
+      targetId: operation.targetId,
+      status,
+      user: 'rollout-simulator',
+      progress,
+      insertTime: iso(operation.insertTime),
+      ...(status === 'PENDING' ? {} : { startTime: iso(operation.startTime) }),
+      ...(status === 'DONE' ? { endTime: iso(operation.endTime) } : {}),
+      selfLink:
+        operation.region === undefined
+          ? `${base}/global/operations/${operation.name}`
+          : `${regionUrl(operation.region)}/operations/${operation.name}`,
+      ...(operation.region === undefined ? {} : { region: regionUrl(operation.region) }),
+      // A failed operation runs like any other and carries its error only once DONE.
+      ...(operation.error === undefined || status !== 'DONE'
+        ? {}
+        : {
+            error: { errors: [operation.error] },
+            httpErrorStatusCode: operation.httpErrorStatusCode ?? 400,
+            httpErrorMessage: httpReason(operation.httpErrorStatusCode ?? 400),
+          }),
+    };
+  };
 
   /**
-   * Runs a mutation under GCE's contract: a repeated `requestId` returns the first operation and changes
-   * nothing; an injected operation error yields a failed DONE operation and no effect; a ModelError thrown by
-   * `apply` is a synchronous HTTP error.
+   * Runs a mutation under GCE's contract: a repeated `requestId` returns the first operation (as it is now) and
+   * changes nothing; an injected operation error yields an operation that fails once DONE and has no effect; a
+   * ModelError thrown by `apply` is a synchronous HTTP error. The effect applies now, the operation reports it
+   * over its duration (operations.ts).
    */
   const mutate = (
     request: ApiRequest,
@@ -251,11 +257,14 @@ export function computeRoutes(model: FleetModel): Route[] {
         `Invalid value for field 'requestId': '${requestId}'. The request ID must be a valid UUID (other than the zero UUID).`,
       );
     }
-    if (requestId !== undefined) {
-      const previous = model.operationsByRequestId.get(requestId);
-      if (previous !== undefined) {
-        return { status: 200, body: operationResource(previous), effective: false, requestId };
-      }
+    const previous = rememberedOperation(model, requestId);
+    if (previous !== undefined) {
+      return {
+        status: 200,
+        body: operationResource(previous),
+        effective: false,
+        ...(requestId === undefined ? {} : { requestId }),
+      };
     }
     const injected = request.operationError;
     const effective = injected === undefined ? apply() : false;
@@ -265,6 +274,7 @@ export function computeRoutes(model: FleetModel): Route[] {
         targetLink: target.link,
         targetId: target.id ?? model.newId(),
         region: target.region,
+        ...planOperation(model, target.operationType, request.operationSeconds),
         ...(injected === undefined
           ? {}
           : {
@@ -321,7 +331,14 @@ export function computeRoutes(model: FleetModel): Route[] {
           zones: region.zones.map(zoneUrl),
           selfLink: regionUrl(region.name),
         }));
-        return { status: 200, body: listBody('compute#regionList', `${base}/regions`, filterAndPage(request, items)) };
+        return {
+          status: 200,
+          body: listBody(
+            'compute#regionList',
+            `${base}/regions`,
+            filterAndPage(request, items, model.behaviours.regexAndFilter),
+          ),
+        };
       },
     },
     {
@@ -357,7 +374,7 @@ export function computeRoutes(model: FleetModel): Route[] {
           body: listBody(
             'compute#regionInstanceGroupManagerList',
             `${regionUrl(region)}/instanceGroupManagers`,
-            filterAndPage(request, items),
+            filterAndPage(request, items, model.behaviours.regexAndFilter),
           ),
         };
       },
@@ -377,6 +394,7 @@ export function computeRoutes(model: FleetModel): Route[] {
       handle: (request) => {
         const mig = findMig(request);
         const patch = parseMigPatch(request.body);
+        if (model.behaviours.versionLimit) checkVersionCount(patch);
         return mutate(request, migTarget(mig, 'patch'), () => model.patchMig(mig, patch));
       },
     },
@@ -388,7 +406,7 @@ export function computeRoutes(model: FleetModel): Route[] {
       handle: (request) => {
         const mig = findMig(request);
         const items = [...mig.instances.values()].map(managedInstance);
-        const predicate = compileOrThrow(request.query.get('filter'));
+        const predicate = compileOrThrow(request.query.get('filter'), model.behaviours.regexAndFilter);
         return { status: 200, body: { managedInstances: items.filter(predicate) } };
       },
     },
@@ -472,7 +490,7 @@ export function computeRoutes(model: FleetModel): Route[] {
           body: listBody(
             'compute#regionAutoscalerList',
             `${regionUrl(region)}/autoscalers`,
-            filterAndPage(request, items),
+            filterAndPage(request, items, model.behaviours.regexAndFilter),
           ),
         };
       },
@@ -528,7 +546,7 @@ export function computeRoutes(model: FleetModel): Route[] {
           body: listBody(
             'compute#instanceTemplateList',
             `${base}/global/instanceTemplates`,
-            filterAndPage(request, items),
+            filterAndPage(request, items, model.behaviours.regexAndFilter),
           ),
         };
       },
@@ -576,10 +594,7 @@ export function computeRoutes(model: FleetModel): Route[] {
           throw new ComputeApiError(400, 'required', "Required field 'resource.properties.machineType' not specified");
         }
         const description = typeof body['description'] === 'string' ? body['description'] : '';
-        if (
-          model.templates.has(name) &&
-          model.operationsByRequestId.get(request.query.get('requestId') ?? '') === undefined
-        ) {
+        if (model.templates.has(name) && rememberedOperation(model, request.query.get('requestId')) === undefined) {
           throw new ComputeApiError(
             409,
             'alreadyExists',
@@ -604,7 +619,11 @@ export function computeRoutes(model: FleetModel): Route[] {
       method: 'POST',
       path: `${PROJECT_PATH}/regions/:region/operations/:operation/wait`,
       endpoint: 'compute.regionOperations.wait',
-      handle: (request) => ({ status: 200, body: operationResource(findOperation(request, checkRegion(request))) }),
+      handle: async (request) => {
+        const operation = findOperation(request, checkRegion(request));
+        await awaitOperation(model, operation);
+        return { status: 200, body: operationResource(operation) };
+      },
     },
     {
       api: 'compute',
@@ -621,9 +640,11 @@ export function computeRoutes(model: FleetModel): Route[] {
       method: 'POST',
       path: `${PROJECT_PATH}/global/operations/:operation/wait`,
       endpoint: 'compute.globalOperations.wait',
-      handle: (request) => {
+      handle: async (request) => {
         checkProject(request);
-        return { status: 200, body: operationResource(findOperation(request, undefined)) };
+        const operation = findOperation(request, undefined);
+        await awaitOperation(model, operation);
+        return { status: 200, body: operationResource(operation) };
       },
     },
     {
@@ -640,7 +661,11 @@ export function computeRoutes(model: FleetModel): Route[] {
           .map(instanceResource);
         return {
           status: 200,
-          body: listBody('compute#instanceList', `${zoneUrl(zone)}/instances`, filterAndPage(request, items)),
+          body: listBody(
+            'compute#instanceList',
+            `${zoneUrl(zone)}/instances`,
+            filterAndPage(request, items, model.behaviours.regexAndFilter),
+          ),
         };
       },
     },
@@ -713,9 +738,24 @@ function fixedOrPercent(
   return { fixed, calculated: fixed };
 }
 
-function compileOrThrow(filter: string | null): (resource: unknown) => boolean {
+/**
+ * A MIG holds at most two versions: the rolling-update guide lets an update name a base and one canary version
+ * (https://cloud.google.com/compute/docs/instance-groups/rolling-out-updates-to-managed-instance-groups#starting_a_canary_update),
+ * and GCE refuses a third at the request, before any operation exists.
+ */
+function checkVersionCount(patch: MigPatch): void {
+  const count = patch.versions?.length ?? 0;
+  if (count <= 2) return;
+  throw new ComputeApiError(
+    400,
+    'invalid',
+    `Invalid value for field 'resource.versions': ${count} versions were specified. An instance group manager can have at most 2 versions.`,
+  );
+}
+
+function compileOrThrow(filter: string | null, refuseRegexWithLogic: boolean): (resource: unknown) => boolean {
   try {
-    return compileFilter(filter);
+    return compileFilter(filter, { refuseRegexWithLogic });
   } catch (error) {
     if (error instanceof FilterError) throw new ComputeApiError(400, 'invalid', error.message);
     throw error;
@@ -727,8 +767,8 @@ interface Page {
   readonly nextPageToken?: string;
 }
 
-function filterAndPage(request: ApiRequest, all: readonly unknown[]): Page {
-  const items = all.filter(compileOrThrow(request.query.get('filter')));
+function filterAndPage(request: ApiRequest, all: readonly unknown[], refuseRegexWithLogic: boolean): Page {
+  const items = all.filter(compileOrThrow(request.query.get('filter'), refuseRegexWithLogic));
   const maxRaw = request.query.get('maxResults');
   const maxResults = maxRaw === null ? 500 : Number(maxRaw);
   if (!Number.isInteger(maxResults) || maxResults < 0 || maxResults > 500) {

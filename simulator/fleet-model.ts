@@ -19,6 +19,7 @@ import type { BehaviourOverrides, Behaviours } from './behaviours.js';
 import { EventQueue, type SimClock } from './clock.js';
 import { FaultInjector } from './faults.js';
 import { jobRateFor, type JobRateRule, type ModelOptions } from './options.js';
+import { quotaExceededError } from './quota.js';
 import { Random } from './random.js';
 import { ReleaseStore } from './releases.js';
 import { assignVersions, versionForNewInstance, versionTargets, type VersionSpec } from './versions.js';
@@ -160,6 +161,10 @@ export interface SimOperation {
   /** Region name, or undefined for global operations. */
   readonly region: string | undefined;
   readonly insertTime: number;
+  /** Simulated epoch ms at which it leaves PENDING (operations.ts derives the status from these times). */
+  readonly startTime: number;
+  /** Simulated epoch ms at which it is DONE. */
+  readonly endTime: number;
   readonly error?: { readonly code: string; readonly message: string };
   readonly httpErrorStatusCode?: number;
 }
@@ -224,6 +229,10 @@ export class FleetModel {
   behaviours: Behaviours;
   /** Told of every job transition, synchronously, while the job is in that state (webhook deliveries). */
   jobListener: ((action: JobAction, job: SimJob) => void) | undefined;
+  /** Operation durations, apart from the other streams so slow operations never shift job arrivals. */
+  readonly operationRandom: Random;
+  /** Early returns of operation waits, apart from durations so how often a client waits changes no duration. */
+  readonly waitRandom: Random;
 
   private readonly events = new EventQueue();
   private readonly idRandom: Random;
@@ -245,6 +254,8 @@ export class FleetModel {
     this.idRandom = new Random(options.seed, 'ids');
     this.jobRandom = new Random(options.seed, 'jobs');
     this.outcomeRandom = new Random(options.seed, 'outcomes');
+    this.operationRandom = new Random(options.seed, 'operations');
+    this.waitRandom = new Random(options.seed, 'operationWaits');
     this.faults = new FaultInjector(new Random(options.seed, 'faults'));
     this.jobRates = options.jobRates;
     this.behaviours = options.behaviours;
@@ -839,13 +850,17 @@ export class FleetModel {
     // BALANCED moves a creation that lacks capacity to another zone; EVEN keeps retrying in its zone.
     if (balanced && this.faults.stockedOut(zone, mig.ref.type)) zone = this.pickZone(mig, true);
     instance.zone = zone;
-    if (this.faults.stockedOut(zone, mig.ref.type)) {
+    // A regional quota refuses the creation in every zone, so it is checked before the zone's capacity.
+    const quotaExceeded = this.faults.quotaExceeded(mig.region, mig.ref.type);
+    if (quotaExceeded || this.faults.stockedOut(zone, mig.ref.type)) {
       instance.status = undefined;
       instance.lastAttemptErrors = [
-        {
-          code: 'ZONE_RESOURCE_POOL_EXHAUSTED',
-          message: `The zone '${zone}' does not have enough resources available to fulfill the request. Try a different zone, or try again later.`,
-        },
+        quotaExceeded
+          ? quotaExceededError(this.fleet, this.instancesByName.values(), mig.region, mig.ref.type)
+          : {
+              code: 'ZONE_RESOURCE_POOL_EXHAUSTED',
+              message: `The zone '${zone}' does not have enough resources available to fulfill the request. Try a different zone, or try again later.`,
+            },
       ];
       this.events.schedule(this.current + this.timings.stockoutRetrySeconds * 1000, () => {
         if (instance.incarnation === life && this.alive(instance)) this.provision(instance);

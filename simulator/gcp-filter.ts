@@ -11,8 +11,18 @@ export class FilterError extends Error {
   override readonly name = 'FilterError';
 }
 
-export function compileFilter(filter: string | null): ResourcePredicate {
+export interface FilterOptions {
+  /** Refuse a regular-expression comparison joined to others by AND or OR (the `regexAndFilter` behaviour). */
+  readonly refuseRegexWithLogic?: boolean;
+}
+
+export function compileFilter(filter: string | null, options: FilterOptions = {}): ResourcePredicate {
   if (filter === null || filter.trim() === '') return () => true;
+  if (options.refuseRegexWithLogic === true && combinesRegexWithLogic(filter)) {
+    throw new FilterError(
+      `Invalid value for field 'filter': '${filter}'. Invalid list filter expression: a regular expression comparison (eq, ne) cannot be combined with AND or OR. Use a single regular expression, or '=' and '!=' comparisons joined by AND or OR.`,
+    );
+  }
   const regexStyle = /^\s*([A-Za-z_][\w.]*)\s+(eq|ne)\s+(.+?)\s*$/.exec(filter);
   if (regexStyle !== null) {
     const [, field = '', op, literal = ''] = regexStyle;
@@ -20,6 +30,18 @@ export function compileFilter(filter: string | null): ResourcePredicate {
     return (resource) => pattern.test(fieldText(resource, field)) === (op === 'eq');
   }
   return new AipParser(filter).parse();
+}
+
+/**
+ * The Compute list `filter` parameter (e.g. https://cloud.google.com/compute/docs/reference/rest/v1/regionInstanceGroupManagers/list)
+ * allows `eq`/`ne` only "against a single un-parenthesized expression ... or against multiple parenthesized
+ * expressions"; AND and OR belong to the `=`/`!=` style, and GCE answers 400 to a filter that mixes them. Without
+ * the check, the words after a regex operator would be read as part of its pattern and silently match nothing.
+ */
+function combinesRegexWithLogic(filter: string): boolean {
+  const words = filter.match(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]+/g) ?? [];
+  const regex = words.some((word, index) => index > 0 && (word === 'eq' || word === 'ne'));
+  return regex && words.some((word) => word === 'AND' || word === 'OR');
 }
 
 function toRegExp(source: string, filter: string): RegExp {

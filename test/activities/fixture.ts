@@ -62,7 +62,12 @@ export async function startActivityFixture(
   options: SimulatorOptions = {},
   timing: Partial<ActivityTiming> = {},
 ): Promise<ActivityFixture> {
-  const sim = await startSimulator({ speed: 0, behaviours: ENGINE_DEFECT_WORKAROUNDS, ...options });
+  const sim = await startSimulator({
+    speed: 0,
+    // Frozen clock: an operation would stay RUNNING for ever and waitForOperation would poll it without end.
+    behaviours: { ...ENGINE_DEFECT_WORKAROUNDS, operationDurations: false },
+    ...options,
+  });
   const compute = createComputeClients({ project: sim.fleet.project, apiEndpoint: sim.url });
   const github = createGitHubClient({
     baseUrl: sim.url,

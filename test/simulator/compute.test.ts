@@ -20,7 +20,14 @@ describe('simulator: compute API through the real @google-cloud/compute clients'
   let gce: ComputeClients;
 
   before(async () => {
-    sim = await startSimulator({ speed: 0, seed: 7, startTime: '2026-03-02T00:00:00Z', jobRates: [] });
+    sim = await startSimulator({
+      speed: 0,
+      seed: 7,
+      startTime: '2026-03-02T00:00:00Z',
+      jobRates: [],
+      // Frozen clock: operations would never finish; compute-production.test.ts covers their durations.
+      behaviours: { operationDurations: false },
+    });
     gce = computeClients(sim.url);
     sim.control.createTemplate({
       group: 'presubmit',
