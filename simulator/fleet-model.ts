@@ -220,6 +220,8 @@ export class FleetModel {
   readonly recentJobs: SimJob[] = [];
   readonly jobCountsByTemplate = new Map<string, JobCounts>();
   readonly timings: ModelOptions['timings'];
+  /** Seeds the random streams of the API layers too, so their choices repeat with the run. */
+  readonly seed: number;
   /** Which production behaviours are on; switched at run time through `setBehaviours`. */
   behaviours: Behaviours;
   /** Told of every job transition, synchronously, while the job is in that state (webhook deliveries). */
@@ -241,6 +243,7 @@ export class FleetModel {
   ) {
     this.fleet = options.fleet;
     this.timings = options.timings;
+    this.seed = options.seed;
     this.current = clock.now();
     this.idRandom = new Random(options.seed, 'ids');
     this.jobRandom = new Random(options.seed, 'jobs');

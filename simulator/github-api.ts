@@ -71,6 +71,14 @@ export function githubRoutes(model: FleetModel): Route[] {
     };
   };
 
+  /**
+   * actions/runner is public: GitHub answers its releases without authentication, under the 60-an-hour limit of
+   * unauthenticated clients (https://docs.github.com/en/rest/releases/releases#list-releases, "can be used without
+   * authentication if only public resources are requested").
+   */
+  const requirePublicRead = (request: ApiRequest): void => {
+    if (!model.behaviours.publicReleaseReads) requireAuth(request);
+  };
   const [repoOwner, repoName] = model.fleet.github.configRepo.split('/');
   const checkRepo = (request: ApiRequest): void => {
     requireAuth(request);
@@ -267,7 +275,7 @@ export function githubRoutes(model: FleetModel): Route[] {
       path: '/repos/actions/runner/releases',
       endpoint: 'github.releases.list',
       handle: (request) => {
-        requireAuth(request);
+        requirePublicRead(request);
         const releases = model.releases.all();
         const page = paginate(request, releases.length);
         return {
@@ -283,7 +291,7 @@ export function githubRoutes(model: FleetModel): Route[] {
       path: '/repos/actions/runner/releases/latest',
       endpoint: 'github.releases.latest',
       handle: (request) => {
-        requireAuth(request);
+        requirePublicRead(request);
         const latest = model.releases.latest();
         if (latest === undefined) throw new GitHubApiError(404, 'Not Found');
         return { status: 200, body: releaseResource(latest, request.origin) };
@@ -295,7 +303,7 @@ export function githubRoutes(model: FleetModel): Route[] {
       path: '/repos/actions/runner/releases/tags/:tag',
       endpoint: 'github.releases.byTag',
       handle: (request) => {
-        requireAuth(request);
+        requirePublicRead(request);
         const release = model.releases.find((request.params['tag'] ?? '').replace(/^v/, ''));
         if (release === undefined) throw new GitHubApiError(404, 'Not Found');
         return { status: 200, body: releaseResource(release, request.origin) };
