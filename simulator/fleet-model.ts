@@ -21,6 +21,7 @@ import { FaultInjector } from './faults.js';
 import { jobRateFor, type JobRateRule, type ModelOptions } from './options.js';
 import { Random } from './random.js';
 import { ReleaseStore } from './releases.js';
+import { OFFLINE_EPHEMERAL_EXPIRY_MS, RunnerPresence } from './runner-presence.js';
 import { assignVersions, versionForNewInstance, versionTargets, type VersionSpec } from './versions.js';
 
 const HOUR_MS = 3600 * 1000;
@@ -71,6 +72,8 @@ export interface SimRunner {
   readonly registeredAt: number;
   busy: boolean;
   job: SimJob | undefined;
+  /** Set when the VM died without deregistering: GitHub lists the runner offline until it expires it. */
+  offlineSince: number | undefined;
 }
 
 export type JobConclusion = 'success' | 'failure' | 'cancelled';
@@ -222,6 +225,7 @@ export class FleetModel {
   readonly timings: ModelOptions['timings'];
   /** Seeds the random streams of the API layers too, so their choices repeat with the run. */
   readonly seed: number;
+  readonly presence: RunnerPresence;
   /** Which production behaviours are on; switched at run time through `setBehaviours`. */
   behaviours: Behaviours;
   /** Told of every job transition, synchronously, while the job is in that state (webhook deliveries). */
@@ -244,6 +248,7 @@ export class FleetModel {
     this.fleet = options.fleet;
     this.timings = options.timings;
     this.seed = options.seed;
+    this.presence = new RunnerPresence(new Random(options.seed, 'presence'));
     this.current = clock.now();
     this.idRandom = new Random(options.seed, 'ids');
     this.jobRandom = new Random(options.seed, 'jobs');
@@ -922,6 +927,7 @@ export class FleetModel {
       registeredAt: this.current,
       busy: false,
       job: undefined,
+      offlineSince: undefined,
     };
     this.runners.set(runner.id, runner);
     instance.runner = runner;
@@ -940,8 +946,10 @@ export class FleetModel {
     if (instance.currentAction === 'DELETING') return;
     const runner = instance.runner;
     if (runner !== undefined) {
+      const wasBusy = runner.job !== undefined;
       if (runner.job !== undefined) this.killJob(runner.job, runner, reason);
-      this.removeRunner(runner);
+      if (this.behaviours.offlineRunners) this.stopWithVm(runner, wasBusy);
+      else this.removeRunner(runner);
     }
     instance.incarnation++;
     instance.currentAction = 'DELETING';
@@ -955,6 +963,25 @@ export class FleetModel {
       this.scheduleAutoscale(mig);
     });
     this.scheduleReconcile(mig);
+  }
+
+  /**
+   * The runner stays connected (online, taking no job) until its VM has stopped, then deregisters at shutdown
+   * or is left behind offline.
+   */
+  private stopWithVm(runner: SimRunner, wasBusy: boolean): void {
+    runner.instance.mig.pool.idle.delete(runner);
+    this.events.schedule(this.current + this.timings.deleteSeconds * 1000, () => {
+      if (this.runners.get(runner.id) !== runner) return;
+      if (!this.presence.leftRegistered(wasBusy)) {
+        this.removeRunner(runner);
+        return;
+      }
+      runner.offlineSince = this.current;
+      this.events.schedule(this.current + OFFLINE_EPHEMERAL_EXPIRY_MS, () => {
+        if (this.runners.get(runner.id) === runner) this.removeRunner(runner);
+      });
+    });
   }
 
   // ---- internals: jobs -------------------------------------------------------------------------------------
@@ -1014,6 +1041,7 @@ export class FleetModel {
   private startJob(job: SimJob, runner: SimRunner): void {
     runner.instance.mig.pool.idle.delete(runner);
     runner.busy = true;
+    this.presence.busyChanged(runner, this.current);
     runner.job = job;
     job.startedAt = this.current;
     job.runnerId = runner.id;
@@ -1035,6 +1063,7 @@ export class FleetModel {
     this.rememberJob(job);
     this.jobListener?.('completed', job);
     runner.busy = false;
+    this.presence.busyChanged(runner, this.current);
     runner.job = undefined;
     this.removeRunner(runner);
     const instance = runner.instance;
@@ -1051,6 +1080,7 @@ export class FleetModel {
     job.killedBy = reason;
     job.completedAt = this.current;
     runner.busy = false;
+    this.presence.busyChanged(runner, this.current);
     runner.job = undefined;
     this.rememberJob(job);
     this.killedJobs.push(job);

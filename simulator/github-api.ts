@@ -26,8 +26,9 @@ export function githubRoutes(model: FleetModel): Route[] {
     id: runner.id,
     name: runner.name,
     os: 'linux',
-    status: 'online',
-    busy: runner.busy,
+    status: runner.offlineSince === undefined ? 'online' : 'offline',
+    busy:
+      runner.offlineSince === undefined && model.presence.listedBusy(runner, model.now(), model.behaviours.staleBusy),
     ephemeral: true,
     runner_group_id: groupIds.get(runner.instance.mig.ref.group) ?? 1,
     version: runner.version,

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import type { Octokit } from '@octokit/rest';
+
+import type { SimRunner } from '../../simulator/fleet-model.js';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/index.js';
+import { octokit } from './clients.js';
+
+const ORG = 'iree-org';
+
+async function withSimulator(
+  options: SimulatorOptions,
+  body: (sim: SimulatorHandle, github: Octokit) => Promise<void>,
+): Promise<void> {
+  const sim = await startSimulator({ speed: 0, seed: 5, startTime: '2026-03-02T00:00:00Z', jobRates: [], ...options });
+  try {
+    await body(sim, octokit(sim.url));
+  } finally {
+    await sim.close();
+  }
+}
+
+async function listed(github: Octokit): Promise<Map<number, { status: string; busy: boolean }>> {
+  const runners = await github.paginate(github.rest.actions.listSelfHostedRunnersForOrg, { org: ORG, per_page: 100 });
+  return new Map(runners.map((runner) => [runner.id, { status: runner.status, busy: runner.busy }]));
+}
+
+/** Starts `count` GPU presubmit jobs and returns the runners they started on. */
+function busyRunners(sim: SimulatorHandle, count: number): SimRunner[] {
+  const jobs = sim.control.submitJobs({
+    environment: 'prod',
+    group: 'presubmit',
+    type: 'gpu',
+    count,
+    durationMinutes: 60,
+  });
+  return jobs.map((job) => {
+    const runner = [...sim.model.runners.values()].find((candidate) => candidate.job?.id === job.id);
+    assert.ok(runner, `job ${job.id} started`);
+    return runner;
+  });
+}
+
+function deleteVms(sim: SimulatorHandle, runners: readonly SimRunner[]): void {
+  for (const runner of runners) sim.model.deleteInstances(runner.instance.mig, [runner.instance.name], false);
+}
+
+describe('simulator: GitHub runners of the production profile', () => {
+  test('offlineRunners: a VM that dies mid-job leaves its runner offline, deletable, expired after a day', async () => {
+    await withSimulator({}, async (sim, github) => {
+      const [first, second] = busyRunners(sim, 2);
+      assert.ok(first !== undefined && second !== undefined);
+      deleteVms(sim, [first, second]);
+      // Still connected while the VM stops.
+      assert.equal((await listed(github)).get(first.id)?.status, 'online');
+      sim.model.advance(sim.model.timings.deleteSeconds + 1);
+      const afterStop = await listed(github);
+      assert.deepEqual(afterStop.get(first.id), { status: 'offline', busy: false });
+      assert.deepEqual(afterStop.get(second.id), { status: 'offline', busy: false });
+      // New work never lands on an offline runner.
+      for (const job of sim.control.submitJobs({ environment: 'prod', group: 'presubmit', type: 'gpu', count: 3 })) {
+        assert.ok(job.runnerName !== first.name && job.runnerName !== second.name);
+      }
+      const removed = await github.rest.actions.deleteSelfHostedRunnerFromOrg({ org: ORG, runner_id: first.id });
+      assert.equal(removed.status, 204);
+      sim.model.advance(24 * 3600 - 60);
+      assert.equal((await listed(github)).get(second.id)?.status, 'offline');
+      sim.model.advance(120);
+      const expired = await listed(github);
+      assert.equal(expired.has(first.id), false);
+      assert.equal(expired.has(second.id), false);
+    });
+    await withSimulator({ profile: 'ideal' }, async (sim, github) => {
+      const runners = busyRunners(sim, 2);
+      deleteVms(sim, runners);
+      const now = await listed(github);
+      for (const runner of runners) assert.equal(now.has(runner.id), false);
+    });
+  });
+
+  test('offlineRunners: some idle runners are left registered when their VMs are deleted', async () => {
+    const idleVmsDeleted = async (sim: SimulatorHandle, github: Octokit): Promise<string[]> => {
+      const idle = [...sim.model.runners.values()].filter((runner) => !runner.busy);
+      deleteVms(sim, idle);
+      sim.model.advance(sim.model.timings.deleteSeconds + 1);
+      const now = await listed(github);
+      return idle.map((runner) => now.get(runner.id)?.status ?? 'removed');
+    };
+    await withSimulator({}, async (sim, github) => {
+      const outcomes = await idleVmsDeleted(sim, github);
+      const offline = outcomes.filter((status) => status === 'offline').length;
+      assert.ok(offline > 0, 'some left offline');
+      assert.ok(offline < outcomes.length / 3, `most deregistered (${offline} of ${outcomes.length} offline)`);
+      assert.ok(outcomes.every((status) => status === 'offline' || status === 'removed'));
+    });
+    await withSimulator({ profile: 'ideal' }, async (sim, github) => {
+      assert.ok((await idleVmsDeleted(sim, github)).every((status) => status === 'removed'));
+    });
+  });
+
+  test('staleBusy: listings show a job start only seconds later; deleting the runner is refused at once', async () => {
+    await withSimulator({}, async (sim, github) => {
+      const [runner] = busyRunners(sim, 1);
+      assert.ok(runner !== undefined);
+      assert.equal((await listed(github)).get(runner.id)?.busy, false);
+      await assert.rejects(github.rest.actions.deleteSelfHostedRunnerFromOrg({ org: ORG, runner_id: runner.id }), {
+        status: 422,
+      });
+      sim.model.advance(4);
+      assert.equal((await listed(github)).get(runner.id)?.busy, false);
+      sim.model.advance(27);
+      assert.equal((await listed(github)).get(runner.id)?.busy, true);
+    });
+    await withSimulator({ profile: 'ideal' }, async (sim, github) => {
+      const [runner] = busyRunners(sim, 1);
+      assert.ok(runner !== undefined);
+      assert.equal((await listed(github)).get(runner.id)?.busy, true);
+    });
+  });
+});
