@@ -21,6 +21,7 @@ import { FaultInjector } from './faults.js';
 import { jobRateFor, type JobRateRule, type ModelOptions } from './options.js';
 import { Random } from './random.js';
 import { ReleaseStore } from './releases.js';
+import { rerunDelayMs } from './github-runs.js';
 import { OFFLINE_EPHEMERAL_EXPIRY_MS, RunnerPresence } from './runner-presence.js';
 import { assignVersions, versionForNewInstance, versionTargets, type VersionSpec } from './versions.js';
 
@@ -82,6 +83,9 @@ export type JobAction = 'queued' | 'in_progress' | 'completed';
 
 export interface SimJob {
   readonly id: number;
+  /** The workflow run: the first attempt's job id; a re-run is a new job of the same run. */
+  readonly runId: number;
+  readonly attempt: number;
   readonly pool: string;
   readonly queuedAt: number;
   readonly meanDurationMs: number;
@@ -235,6 +239,7 @@ export class FleetModel {
   private readonly idRandom: Random;
   private readonly jobRandom: Random;
   private readonly outcomeRandom: Random;
+  private readonly rerunRandom: Random;
   private current: number;
   private nextId = 1;
   private nextRunnerId = 1;
@@ -253,6 +258,7 @@ export class FleetModel {
     this.idRandom = new Random(options.seed, 'ids');
     this.jobRandom = new Random(options.seed, 'jobs');
     this.outcomeRandom = new Random(options.seed, 'outcomes');
+    this.rerunRandom = new Random(options.seed, 'reruns');
     this.faults = new FaultInjector(new Random(options.seed, 'faults'));
     this.jobRates = options.jobRates;
     this.behaviours = options.behaviours;
@@ -1003,8 +1009,16 @@ export class FleetModel {
     });
   }
 
-  private arrive(pool: JobPool, meanDurationMs: number): SimJob {
-    const job: SimJob = { id: this.nextJobId++, pool: pool.key, queuedAt: this.current, meanDurationMs };
+  private arrive(pool: JobPool, meanDurationMs: number, rerunOf?: SimJob): SimJob {
+    const id = this.nextJobId++;
+    const job: SimJob = {
+      id,
+      runId: rerunOf?.runId ?? id,
+      attempt: rerunOf === undefined ? 1 : rerunOf.attempt + 1,
+      pool: pool.key,
+      queuedAt: this.current,
+      meanDurationMs,
+    };
     this.jobListener?.('queued', job);
     const candidates = [...pool.idle].filter((runner) => !this.isRunnerDeprecated(runner));
     const runner = candidates[this.jobRandom.int(candidates.length)];
@@ -1062,6 +1076,7 @@ export class FleetModel {
     job.completedAt = this.current;
     this.rememberJob(job);
     this.jobListener?.('completed', job);
+    if (job.conclusion === 'failure' && this.behaviours.reruns) this.maybeRerun(job);
     runner.busy = false;
     this.presence.busyChanged(runner, this.current);
     runner.job = undefined;
@@ -1073,6 +1088,13 @@ export class FleetModel {
         this.deleteInstances(instance.mig, [instance.name], true, 'self-delete');
       }
     });
+  }
+
+  private maybeRerun(job: SimJob): void {
+    const delayMs = rerunDelayMs(this.rerunRandom);
+    const pool = this.pools.get(job.pool);
+    if (delayMs === undefined || pool === undefined) return;
+    this.events.schedule(this.current + delayMs, () => this.arrive(pool, job.meanDurationMs, job));
   }
 
   private killJob(job: SimJob, runner: SimRunner, reason: string): void {

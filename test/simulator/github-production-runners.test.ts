@@ -118,4 +118,61 @@ describe('simulator: GitHub runners of the production profile', () => {
       assert.equal((await listed(github)).get(runner.id)?.busy, true);
     });
   });
+
+  test('reruns: failed runs are re-run as later attempts; the jobs filter picks the latest or all', async () => {
+    /** Every job fails; returns the runs an hour later and each one's jobs with either filter. */
+    const failingHour = async (sim: SimulatorHandle, github: Octokit) => {
+      sim.control.setFaults({
+        failingTemplates: [...sim.model.templates.keys()].map((template) => ({ template, failureRate: 1 })),
+      });
+      sim.control.submitJobs({ environment: 'prod', group: 'presubmit', type: 'cpu', count: 12, durationMinutes: 2 });
+      sim.model.advance(3600);
+      const [owner = '', repo = ''] = sim.fleet.github.configRepo.split('/');
+      const runs = await github.paginate(github.rest.actions.listWorkflowRunsForRepo, { owner, repo, per_page: 100 });
+      return Promise.all(
+        runs.map(async (run) => {
+          const jobs = async (filter?: 'latest' | 'all') =>
+            (
+              await github.rest.actions.listJobsForWorkflowRun({
+                owner,
+                repo,
+                run_id: run.id,
+                ...(filter ? { filter } : {}),
+              })
+            ).data.jobs;
+          return { run, latest: await jobs(), all: await jobs('all') };
+        }),
+      );
+    };
+    await withSimulator({}, async (sim, github) => {
+      const runs = await failingHour(sim, github);
+      const rerun = runs.find(({ run }) => (run.run_attempt ?? 1) >= 2);
+      assert.ok(rerun, 'some failed run was re-run');
+      const attempt = rerun.run.run_attempt ?? 0;
+      assert.match(
+        rerun.run.previous_attempt_url ?? '',
+        new RegExp(`/actions/runs/${rerun.run.id}/attempts/${attempt - 1}$`),
+      );
+      assert.equal(rerun.latest.length, 1);
+      assert.equal(rerun.latest[0]?.run_attempt, attempt);
+      assert.equal(rerun.latest[0]?.run_id, rerun.run.id);
+      assert.notEqual(rerun.latest[0]?.id, rerun.run.id);
+      assert.equal(rerun.run.status, rerun.latest[0]?.status);
+      assert.deepEqual(
+        rerun.all.map((job) => job.run_attempt),
+        Array.from({ length: attempt }, (_, index) => index + 1),
+      );
+      assert.equal(new Set(rerun.all.map((job) => job.id)).size, attempt);
+      // Most failures are left alone.
+      assert.ok(runs.filter(({ run }) => run.run_attempt === 1).length > runs.length / 2);
+    });
+    await withSimulator({ profile: 'ideal' }, async (sim, github) => {
+      const runs = await failingHour(sim, github);
+      assert.equal(runs.length, 12);
+      for (const { run, all } of runs) {
+        assert.equal(run.run_attempt, 1);
+        assert.equal(all.length, 1);
+      }
+    });
+  });
 });
