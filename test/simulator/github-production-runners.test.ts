@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 
 import type { Octokit } from '@octokit/rest';
@@ -174,5 +176,38 @@ describe('simulator: GitHub runners of the production profile', () => {
         assert.equal(all.length, 1);
       }
     });
+  });
+
+  test('reruns: workflow_job webhooks of a re-run carry its run id and attempt', async () => {
+    const payloads: Array<{ action: string; workflow_job: { id: number; run_id: number; run_attempt: number } }> = [];
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        payloads.push(JSON.parse(body) as (typeof payloads)[number]);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const webhook = { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret: 'hook-secret' };
+    const attemptsDelivered = async (options: SimulatorOptions): Promise<number[]> => {
+      payloads.length = 0;
+      await withSimulator({ ...options, webhook }, async (sim) => {
+        sim.control.setFaults({
+          failingTemplates: [...sim.model.templates.keys()].map((template) => ({ template, failureRate: 1 })),
+        });
+        sim.control.submitJobs({ environment: 'prod', group: 'presubmit', type: 'cpu', count: 12, durationMinutes: 2 });
+        sim.model.advance(3600);
+        await sim.webhooks.flush();
+      });
+      for (const { workflow_job: job } of payloads) assert.equal(job.run_attempt === 1, job.run_id === job.id);
+      return payloads.map((payload) => payload.workflow_job.run_attempt);
+    };
+    try {
+      assert.ok((await attemptsDelivered({})).some((attempt) => attempt >= 2));
+      assert.ok((await attemptsDelivered({ profile: 'ideal' })).every((attempt) => attempt === 1));
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });
