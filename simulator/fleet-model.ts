@@ -22,6 +22,8 @@ import { jobRateFor, type JobRateRule, type ModelOptions } from './options.js';
 import { quotaExceededError } from './quota.js';
 import { Random } from './random.js';
 import { ReleaseStore } from './releases.js';
+import { rerunDelayMs } from './github-runs.js';
+import { OFFLINE_EPHEMERAL_EXPIRY_MS, RunnerPresence } from './runner-presence.js';
 import { assignVersions, versionForNewInstance, versionTargets, type VersionSpec } from './versions.js';
 
 const HOUR_MS = 3600 * 1000;
@@ -72,6 +74,8 @@ export interface SimRunner {
   readonly registeredAt: number;
   busy: boolean;
   job: SimJob | undefined;
+  /** Set when the VM died without deregistering: GitHub lists the runner offline until it expires it. */
+  offlineSince: number | undefined;
 }
 
 export type JobConclusion = 'success' | 'failure' | 'cancelled';
@@ -80,6 +84,9 @@ export type JobAction = 'queued' | 'in_progress' | 'completed';
 
 export interface SimJob {
   readonly id: number;
+  /** The workflow run: the first attempt's job id; a re-run is a new job of the same run. */
+  readonly runId: number;
+  readonly attempt: number;
   readonly pool: string;
   readonly queuedAt: number;
   readonly meanDurationMs: number;
@@ -225,6 +232,9 @@ export class FleetModel {
   readonly recentJobs: SimJob[] = [];
   readonly jobCountsByTemplate = new Map<string, JobCounts>();
   readonly timings: ModelOptions['timings'];
+  /** Seeds the random streams of the API layers too, so their choices repeat with the run. */
+  readonly seed: number;
+  readonly presence: RunnerPresence;
   /** Which production behaviours are on; switched at run time through `setBehaviours`. */
   behaviours: Behaviours;
   /** Told of every job transition, synchronously, while the job is in that state (webhook deliveries). */
@@ -238,6 +248,7 @@ export class FleetModel {
   private readonly idRandom: Random;
   private readonly jobRandom: Random;
   private readonly outcomeRandom: Random;
+  private readonly rerunRandom: Random;
   private current: number;
   private nextId = 1;
   private nextRunnerId = 1;
@@ -250,12 +261,15 @@ export class FleetModel {
   ) {
     this.fleet = options.fleet;
     this.timings = options.timings;
+    this.seed = options.seed;
+    this.presence = new RunnerPresence(new Random(options.seed, 'presence'));
     this.current = clock.now();
     this.idRandom = new Random(options.seed, 'ids');
     this.jobRandom = new Random(options.seed, 'jobs');
     this.outcomeRandom = new Random(options.seed, 'outcomes');
     this.operationRandom = new Random(options.seed, 'operations');
     this.waitRandom = new Random(options.seed, 'operationWaits');
+    this.rerunRandom = new Random(options.seed, 'reruns');
     this.faults = new FaultInjector(new Random(options.seed, 'faults'));
     this.jobRates = options.jobRates;
     this.behaviours = options.behaviours;
@@ -934,6 +948,7 @@ export class FleetModel {
       registeredAt: this.current,
       busy: false,
       job: undefined,
+      offlineSince: undefined,
     };
     this.runners.set(runner.id, runner);
     instance.runner = runner;
@@ -952,8 +967,10 @@ export class FleetModel {
     if (instance.currentAction === 'DELETING') return;
     const runner = instance.runner;
     if (runner !== undefined) {
+      const wasBusy = runner.job !== undefined;
       if (runner.job !== undefined) this.killJob(runner.job, runner, reason);
-      this.removeRunner(runner);
+      if (this.behaviours.offlineRunners) this.stopWithVm(runner, wasBusy);
+      else this.removeRunner(runner);
     }
     instance.incarnation++;
     instance.currentAction = 'DELETING';
@@ -967,6 +984,25 @@ export class FleetModel {
       this.scheduleAutoscale(mig);
     });
     this.scheduleReconcile(mig);
+  }
+
+  /**
+   * The runner stays connected (online, taking no job) until its VM has stopped, then deregisters at shutdown
+   * or is left behind offline.
+   */
+  private stopWithVm(runner: SimRunner, wasBusy: boolean): void {
+    runner.instance.mig.pool.idle.delete(runner);
+    this.events.schedule(this.current + this.timings.deleteSeconds * 1000, () => {
+      if (this.runners.get(runner.id) !== runner) return;
+      if (!this.presence.leftRegistered(wasBusy)) {
+        this.removeRunner(runner);
+        return;
+      }
+      runner.offlineSince = this.current;
+      this.events.schedule(this.current + OFFLINE_EPHEMERAL_EXPIRY_MS, () => {
+        if (this.runners.get(runner.id) === runner) this.removeRunner(runner);
+      });
+    });
   }
 
   // ---- internals: jobs -------------------------------------------------------------------------------------
@@ -988,8 +1024,16 @@ export class FleetModel {
     });
   }
 
-  private arrive(pool: JobPool, meanDurationMs: number): SimJob {
-    const job: SimJob = { id: this.nextJobId++, pool: pool.key, queuedAt: this.current, meanDurationMs };
+  private arrive(pool: JobPool, meanDurationMs: number, rerunOf?: SimJob): SimJob {
+    const id = this.nextJobId++;
+    const job: SimJob = {
+      id,
+      runId: rerunOf?.runId ?? id,
+      attempt: rerunOf === undefined ? 1 : rerunOf.attempt + 1,
+      pool: pool.key,
+      queuedAt: this.current,
+      meanDurationMs,
+    };
     this.jobListener?.('queued', job);
     const candidates = [...pool.idle].filter((runner) => !this.isRunnerDeprecated(runner));
     const runner = candidates[this.jobRandom.int(candidates.length)];
@@ -1026,6 +1070,7 @@ export class FleetModel {
   private startJob(job: SimJob, runner: SimRunner): void {
     runner.instance.mig.pool.idle.delete(runner);
     runner.busy = true;
+    this.presence.busyChanged(runner, this.current);
     runner.job = job;
     job.startedAt = this.current;
     job.runnerId = runner.id;
@@ -1046,7 +1091,9 @@ export class FleetModel {
     job.completedAt = this.current;
     this.rememberJob(job);
     this.jobListener?.('completed', job);
+    if (job.conclusion === 'failure' && this.behaviours.reruns) this.maybeRerun(job);
     runner.busy = false;
+    this.presence.busyChanged(runner, this.current);
     runner.job = undefined;
     this.removeRunner(runner);
     const instance = runner.instance;
@@ -1058,11 +1105,19 @@ export class FleetModel {
     });
   }
 
+  private maybeRerun(job: SimJob): void {
+    const delayMs = rerunDelayMs(this.rerunRandom);
+    const pool = this.pools.get(job.pool);
+    if (delayMs === undefined || pool === undefined) return;
+    this.events.schedule(this.current + delayMs, () => this.arrive(pool, job.meanDurationMs, job));
+  }
+
   private killJob(job: SimJob, runner: SimRunner, reason: string): void {
     job.conclusion = 'cancelled';
     job.killedBy = reason;
     job.completedAt = this.current;
     runner.busy = false;
+    this.presence.busyChanged(runner, this.current);
     runner.job = undefined;
     this.rememberJob(job);
     this.killedJobs.push(job);

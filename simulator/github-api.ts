@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
 import { GitHubApiError } from './errors.js';
-import type { FleetModel, SimJob, SimRunner } from './fleet-model.js';
+import type { FleetModel, SimRunner } from './fleet-model.js';
+import { jobsOfRun, jobStatus, latestAttempt, runResource, runsOf, workflowJobResource } from './github-runs.js';
 import { assetBytes, assetName, RUNNER_PLATFORMS, type RunnerReleaseRecord } from './releases.js';
 import type { ApiRequest, ApiResponse, Route } from './server.js';
 
@@ -26,8 +27,9 @@ export function githubRoutes(model: FleetModel): Route[] {
     id: runner.id,
     name: runner.name,
     os: 'linux',
-    status: 'online',
-    busy: runner.busy,
+    status: runner.offlineSince === undefined ? 'online' : 'offline',
+    busy:
+      runner.offlineSince === undefined && model.presence.listedBusy(runner, model.now(), model.behaviours.staleBusy),
     ephemeral: true,
     runner_group_id: groupIds.get(runner.instance.mig.ref.group) ?? 1,
     version: runner.version,
@@ -71,32 +73,19 @@ export function githubRoutes(model: FleetModel): Route[] {
     };
   };
 
+  /**
+   * actions/runner is public: GitHub answers its releases without authentication, under the 60-an-hour limit of
+   * unauthenticated clients (https://docs.github.com/en/rest/releases/releases#list-releases, "can be used without
+   * authentication if only public resources are requested").
+   */
+  const requirePublicRead = (request: ApiRequest): void => {
+    if (!model.behaviours.publicReleaseReads) requireAuth(request);
+  };
   const [repoOwner, repoName] = model.fleet.github.configRepo.split('/');
   const checkRepo = (request: ApiRequest): void => {
     requireAuth(request);
     if (request.params['owner'] !== repoOwner || request.params['repo'] !== repoName)
       throw new GitHubApiError(404, 'Not Found');
-  };
-  const runResource = (job: SimJob, origin: string): Record<string, unknown> => {
-    const pool = model.pools.get(job.pool);
-    const updated = job.completedAt ?? job.startedAt ?? job.queuedAt;
-    return {
-      id: job.id,
-      name: 'CI',
-      run_number: job.id,
-      run_attempt: 1,
-      event: pool?.group === 'presubmit' ? 'pull_request' : 'push',
-      head_branch: 'main',
-      status: jobStatus(job),
-      conclusion: job.conclusion ?? null,
-      workflow_id: 1,
-      created_at: new Date(job.queuedAt).toISOString(),
-      updated_at: new Date(updated).toISOString(),
-      run_started_at: new Date(job.startedAt ?? job.queuedAt).toISOString(),
-      url: `${origin}/repos/${model.fleet.github.configRepo}/actions/runs/${job.id}`,
-      jobs_url: `${origin}/repos/${model.fleet.github.configRepo}/actions/runs/${job.id}/jobs`,
-      repository: { full_name: model.fleet.github.configRepo },
-    };
   };
   const checkOrg = (request: ApiRequest): void => {
     requireAuth(request);
@@ -128,11 +117,13 @@ export function githubRoutes(model: FleetModel): Route[] {
         const status = request.query.get('status');
         const created = request.query.get('created');
         const since = created === null ? undefined : parseCreatedFilter(created);
-        // Newest first, as GitHub lists workflow runs.
-        const runs = model
-          .knownJobs()
-          .filter((job) => status === null || jobStatus(job) === status || job.conclusion === status)
-          .filter((job) => since === undefined || job.queuedAt >= since)
+        // Newest first, as GitHub lists workflow runs; a run's status is its latest attempt's.
+        const runs = runsOf(model.knownJobs())
+          .filter((attempts) => {
+            const latest = latestAttempt(attempts);
+            return status === null || jobStatus(latest) === status || latest.conclusion === status;
+          })
+          .filter((attempts) => since === undefined || (attempts[0]?.queuedAt ?? 0) >= since)
           .reverse();
         const page = paginate(request, runs.length);
         return {
@@ -140,7 +131,9 @@ export function githubRoutes(model: FleetModel): Route[] {
           headers: page.headers,
           body: {
             total_count: runs.length,
-            workflow_runs: runs.slice(page.start, page.end).map((job) => runResource(job, request.origin)),
+            workflow_runs: runs
+              .slice(page.start, page.end)
+              .map((attempts) => runResource(model, attempts, request.origin)),
           },
         };
       },
@@ -152,9 +145,18 @@ export function githubRoutes(model: FleetModel): Route[] {
       endpoint: 'github.actions.listJobsForRun',
       handle: (request) => {
         checkRepo(request);
-        const job = model.knownJobs().find((candidate) => String(candidate.id) === request.params['runId']);
-        if (job === undefined) throw new GitHubApiError(404, 'Not Found');
-        return { status: 200, body: { total_count: 1, jobs: [workflowJobResource(model, job)] } };
+        const attempts = model.knownJobs().filter((job) => String(job.runId) === request.params['runId']);
+        if (attempts.length === 0) throw new GitHubApiError(404, 'Not Found');
+        const jobs = jobsOfRun(attempts, request.query.get('filter'));
+        const page = paginate(request, jobs.length);
+        return {
+          status: 200,
+          headers: page.headers,
+          body: {
+            total_count: jobs.length,
+            jobs: jobs.slice(page.start, page.end).map((job) => workflowJobResource(model, job)),
+          },
+        };
       },
     },
     {
@@ -267,7 +269,7 @@ export function githubRoutes(model: FleetModel): Route[] {
       path: '/repos/actions/runner/releases',
       endpoint: 'github.releases.list',
       handle: (request) => {
-        requireAuth(request);
+        requirePublicRead(request);
         const releases = model.releases.all();
         const page = paginate(request, releases.length);
         return {
@@ -283,7 +285,7 @@ export function githubRoutes(model: FleetModel): Route[] {
       path: '/repos/actions/runner/releases/latest',
       endpoint: 'github.releases.latest',
       handle: (request) => {
-        requireAuth(request);
+        requirePublicRead(request);
         const latest = model.releases.latest();
         if (latest === undefined) throw new GitHubApiError(404, 'Not Found');
         return { status: 200, body: releaseResource(latest, request.origin) };
@@ -295,7 +297,7 @@ export function githubRoutes(model: FleetModel): Route[] {
       path: '/repos/actions/runner/releases/tags/:tag',
       endpoint: 'github.releases.byTag',
       handle: (request) => {
-        requireAuth(request);
+        requirePublicRead(request);
         const release = model.releases.find((request.params['tag'] ?? '').replace(/^v/, ''));
         if (release === undefined) throw new GitHubApiError(404, 'Not Found');
         return { status: 200, body: releaseResource(release, request.origin) };
@@ -315,44 +317,6 @@ export function githubRoutes(model: FleetModel): Route[] {
       },
     },
   ];
-}
-
-export function jobStatus(job: SimJob): 'queued' | 'in_progress' | 'completed' {
-  return job.completedAt !== undefined ? 'completed' : job.startedAt !== undefined ? 'in_progress' : 'queued';
-}
-
-/** A job as GitHub shows it in `GET …/runs/{id}/jobs` and in `workflow_job` webhooks (one job per run here). */
-export function workflowJobResource(model: FleetModel, job: SimJob): Record<string, unknown> {
-  const pool = model.pools.get(job.pool);
-  const groupId = pool === undefined ? null : model.fleet.groups.findIndex((group) => group.name === pool.group) + 2;
-  return {
-    id: job.id,
-    run_id: job.id,
-    run_attempt: 1,
-    name: pool === undefined ? job.pool : `${pool.group} ${pool.type}`,
-    workflow_name: 'CI',
-    head_branch: 'main',
-    status: jobStatus(job),
-    conclusion: job.conclusion ?? null,
-    created_at: new Date(job.queuedAt).toISOString(),
-    started_at: new Date(job.startedAt ?? job.queuedAt).toISOString(),
-    completed_at: job.completedAt === undefined ? null : new Date(job.completedAt).toISOString(),
-    labels:
-      pool === undefined
-        ? []
-        : [
-            'self-hosted',
-            'os-family=Linux',
-            `runner-group=${pool.group}`,
-            `environment=${pool.environment}`,
-            pool.type,
-          ],
-    runner_id: job.runnerId ?? null,
-    runner_name: job.runnerName ?? null,
-    runner_group_id: groupId,
-    runner_group_name: pool?.group ?? null,
-    steps: [],
-  };
 }
 
 /** The `created` search qualifier, as `>=ISO` (or `>ISO`); returns epoch ms. */

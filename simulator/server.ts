@@ -5,6 +5,7 @@ import { ComputeApiError, ControlApiError, GitHubApiError } from './errors.js';
 import type { InjectedFault } from './faults.js';
 import type { FleetModel } from './fleet-model.js';
 import { ModelError } from './fleet-model.js';
+import { GitHubLimits, type GitHubTicket } from './github-limits.js';
 
 export type ApiKind = 'compute' | 'github' | 'control';
 
@@ -98,12 +99,14 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 export class SimulatorServer {
   readonly server: Server;
   private readonly routes: CompiledRoute[];
+  private readonly githubLimits: GitHubLimits;
 
   constructor(
     private readonly model: FleetModel,
     readonly log: RequestLog,
     routes: readonly Route[],
   ) {
+    this.githubLimits = new GitHubLimits(model);
     this.routes = routes.map((route) => ({ ...route, segments: route.path.split('/').filter((s) => s !== '') }));
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
@@ -150,6 +153,17 @@ export class SimulatorServer {
       return;
     }
     const { route, params } = matched;
+    const ticket =
+      api === 'github'
+        ? this.githubLimits.admit(
+            { method, endpoint: route.endpoint, headers: request.headers, remoteAddress: request.socket.remoteAddress },
+            (release) => response.once('close', release),
+          )
+        : undefined;
+    if (ticket?.refusal !== undefined) {
+      this.finish(response, route, url, method, undefined, ticket.refusal, false, ticket);
+      return;
+    }
     let body: unknown;
     try {
       body = parseBody(raw);
@@ -160,7 +174,7 @@ export class SimulatorServer {
           : api === 'github'
             ? new GitHubApiError(400, 'Problems parsing JSON')
             : new ControlApiError(400, 'request body is not valid JSON');
-      this.finish(response, route, url, method, body, error, false);
+      this.finish(response, route, url, method, body, error, false, ticket);
       return;
     }
     this.model.catchUp();
@@ -180,6 +194,7 @@ export class SimulatorServer {
           body,
           injectedError(api, fault, url.pathname, this.model.now()),
           true,
+          ticket,
         );
         return;
       }
@@ -203,7 +218,7 @@ export class SimulatorServer {
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
-    this.finish(response, route, url, method, body, result, false);
+    this.finish(response, route, url, method, body, result, false, ticket);
   }
 
   private finish(
@@ -214,16 +229,18 @@ export class SimulatorServer {
     body: unknown,
     result: ApiResponse | Error,
     injected: boolean,
+    ticket?: GitHubTicket,
   ): void {
     let status: number;
-    if (result instanceof Error) status = respondError(response, route.api, result);
+    if (result instanceof Error) status = respondError(response, route.api, result, ticket?.headers());
     else {
-      status = result.status;
-      const headers = { ...(route.api === 'github' ? rateLimitHeaders(this.model.now()) : {}), ...result.headers };
-      if (result.bytes !== undefined) {
+      const answer = ticket === undefined ? result : ticket.shape(result);
+      status = answer.status;
+      const headers = answer.headers ?? {};
+      if (answer.bytes !== undefined) {
         response.writeHead(status, { 'content-type': 'application/octet-stream', ...headers });
-        response.end(result.bytes);
-      } else send(response, status, result.body, headers);
+        response.end(answer.bytes);
+      } else send(response, status, answer.body, headers);
     }
     if (route.api === 'control') return;
     this.log.count(route.endpoint, status, injected);
@@ -342,9 +359,14 @@ function injectedError(api: ApiKind, fault: InjectedFault, path: string, now: nu
 }
 
 /** Writes an error in the shape of the API it belongs to; returns the status sent. */
-function respondError(response: ServerResponse, api: ApiKind, error: Error): number {
+function respondError(
+  response: ServerResponse,
+  api: ApiKind,
+  error: Error,
+  rateLimitHeaders: Readonly<Record<string, string>> = {},
+): number {
   const shaped = shapeError(api, error);
-  const headers = shaped instanceof GitHubApiError ? shaped.headers : {};
+  const headers = shaped instanceof GitHubApiError ? { ...rateLimitHeaders, ...shaped.headers } : {};
   send(response, shaped.status, shaped.toJSON(), headers);
   return shaped.status;
 }
@@ -388,16 +410,6 @@ function send(
     ...headers,
   });
   response.end(text);
-}
-
-function rateLimitHeaders(now: number): Record<string, string> {
-  return {
-    'x-ratelimit-limit': '5000',
-    'x-ratelimit-remaining': '4999',
-    'x-ratelimit-used': '1',
-    'x-ratelimit-resource': 'core',
-    'x-ratelimit-reset': String(Math.floor(now / 1000) + 3600),
-  };
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhooks } from '@octokit/webhooks';
 
 import type { FleetModel, JobAction, SimJob } from './fleet-model.js';
-import { workflowJobResource } from './github-api.js';
+import { workflowJobResource } from './github-runs.js';
 
 export interface WebhookTarget {
   /** Where deliveries are POSTed (an http(s) URL). */
