@@ -64,26 +64,29 @@ export interface RunJob {
 }
 
 /**
- * The jobs of finished workflow runs, shared by every check a worker makes. A completed run's jobs never change,
+ * The jobs of finished workflow run attempts, shared by every check a worker makes. A completed attempt's jobs
+ * never change (a re-run is a new attempt of the same run, with jobs of its own, so it is read anew),
  * so without it a round over N canaried MIGs would list the same runs' jobs N times (one GitHub call per run per
  * MIG: a thousand MIGs would spend an installation's hourly quota in one round). Failed reads are not kept.
  */
 export class FinishedRunJobs {
-  private readonly runs = new Map<number, Promise<readonly RunJob[]>>();
+  private readonly runs = new Map<string, Promise<readonly RunJob[]>>();
 
   constructor(private readonly capacity = MAX_CACHED_RUNS) {}
 
-  get(runId: number, read: () => Promise<readonly RunJob[]>): Promise<readonly RunJob[]> {
-    const kept = this.runs.get(runId);
+  /** `attempt` is the run's `run_attempt` as listed: 1, then one more for every re-run. */
+  get(runId: number, attempt: number, read: () => Promise<readonly RunJob[]>): Promise<readonly RunJob[]> {
+    const key = `${runId}#${attempt}`;
+    const kept = this.runs.get(key);
     if (kept !== undefined) {
       // Most recently used last, so eviction drops the runs no check has asked for the longest.
-      this.runs.delete(runId);
-      this.runs.set(runId, kept);
+      this.runs.delete(key);
+      this.runs.set(key, kept);
       return kept;
     }
     const reading = read();
-    this.runs.set(runId, reading);
-    reading.catch(() => this.runs.delete(runId));
+    this.runs.set(key, reading);
+    reading.catch(() => this.runs.delete(key));
     for (const oldest of this.runs.keys()) {
       if (this.runs.size <= this.capacity) break;
       this.runs.delete(oldest);
@@ -136,7 +139,8 @@ export async function tallyJobs(
     truncated = false;
     return github.paginate(
       github.rest.actions.listWorkflowRunsForRepo,
-      { owner, repo, created, status: 'completed', per_page: 100 },
+      // Every status: a run being re-run is queued or in progress again, yet its earlier attempts' jobs are done.
+      { owner, repo, created, per_page: 100 },
       (response, done) => {
         seen += response.data.length;
         if (seen >= MAX_RUNS_PER_CHECK) {
@@ -147,19 +151,31 @@ export async function tallyJobs(
       },
     );
   });
-  const inspected = runs.slice(0, MAX_RUNS_PER_CHECK);
+  // A first attempt still running has no finished job to count yet; a re-run in progress has its earlier ones.
+  const inspected = runs
+    .slice(0, MAX_RUNS_PER_CHECK)
+    .filter((run) => run.status === 'completed' || (run.run_attempt ?? 1) > 1);
   const limit = pLimit(runtime.timing.concurrency);
   const jobsPerRun = await Promise.all(
-    inspected.map((run) =>
-      finishedRunJobs.get(run.id, () =>
+    inspected.map((run) => {
+      const read = (): Promise<readonly RunJob[]> =>
         limit(async () => {
+          // Every attempt's jobs: a job that failed on a canary and was re-run elsewhere still failed on the canary.
+          // https://docs.github.com/en/rest/actions/workflow-jobs#list-jobs-for-a-workflow-run (`filter`)
           const jobs = await runtime.call(`list jobs of workflow run ${run.id} in ${fleet.github.configRepo}`, () =>
-            github.paginate(github.rest.actions.listJobsForWorkflowRun, { owner, repo, run_id: run.id, per_page: 100 }),
+            github.paginate(github.rest.actions.listJobsForWorkflowRun, {
+              owner,
+              repo,
+              run_id: run.id,
+              filter: 'all',
+              per_page: 100,
+            }),
           );
           return jobs.map((job) => ({ runnerName: job.runner_name, conclusion: job.conclusion }));
-        }),
-      ),
-    ),
+        });
+      // Only a finished attempt's jobs are final.
+      return run.status === 'completed' ? finishedRunJobs.get(run.id, run.run_attempt ?? 1, read) : read();
+    }),
   );
   const prefix = migRunnerPrefix(mig.name);
   const canary = { succeeded: 0, failed: 0 };

@@ -43,6 +43,8 @@ describe('one runner snapshot per worker', () => {
     fx.sim.control.advance(25);
     await fx.run('listRunners', { namePrefix: `${migs[0] ?? ''}-` });
     assert.equal(listings(), 2 * pages, 'past 30 s the organisation is listed again');
+    const unchanged = fx.sim.control.counters()['github.runners.list']?.statuses['304'] ?? 0;
+    assert.equal(unchanged, pages, 'conditionally: nothing changed, so every page answered 304, free of the budget');
   });
 
   test('a runner this worker removed is gone from the snapshot at once; a drain looks again before deleting', async () => {
