@@ -28,6 +28,8 @@ export interface FleetDraft {
 
 export const DEFAULT_NAME_PREFIX = 'gh-runner';
 export const DEFAULT_DISK = { type: 'pd-ssd', sizeGb: 1000 } as const;
+/** GCP autoscalers scale on CPU unless told otherwise, and the fleet's do. */
+export const DEFAULT_AUTOSCALER_SIGNAL = 'cpu';
 
 type ScalarSectionName = Exclude<FleetSectionName, ListSectionName>;
 
@@ -45,12 +47,14 @@ export const sectionNormalisers: {
       regions: [...environments.prod.regions],
       autoscaling: { ...environments.prod.autoscaling },
       testAutoscaling: { ...environments.prod.autoscaling },
+      autoscaler: { signal: environments.prod.autoscaler?.signal ?? DEFAULT_AUTOSCALER_SIGNAL },
     };
     const testing: EnvironmentConfig = {
       name: 'testing',
       regions: [...environments.testing.regions],
       autoscaling: { ...environments.testing.autoscaling },
       testAutoscaling: { ...(environments.testing.testAutoscaling ?? environments.testing.autoscaling) },
+      autoscaler: { signal: environments.testing.autoscaler?.signal ?? DEFAULT_AUTOSCALER_SIGNAL },
     };
     return { prod, testing };
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationProblem, SOAK_MINIMUM } from './durations.js';
-import { ARCHITECTURES, ROLLOUT_POLICIES, TRUST_LEVELS } from './types.js';
+import { ARCHITECTURES, AUTOSCALER_SIGNALS, ROLLOUT_POLICIES, TRUST_LEVELS } from './types.js';
 
 /**
  * The fleet file as written (stage 1 of parsing). Everything a single field can get wrong is checked here;
@@ -33,6 +33,15 @@ const bounds = z
     max: z.int().min(0, 'must be 0 or more'),
   })
   .describe('Autoscaling bounds (the autoscaler only scales out; VMs delete themselves after their job).');
+
+const autoscaler = z
+  .strictObject({
+    signal: z
+      .enum(AUTOSCALER_SIGNALS)
+      .describe('cpu: busy VMs scale the MIGs out (queued jobs alone do not); queue: waiting jobs do. Default cpu.'),
+  })
+  .optional()
+  .describe("What this environment's MIG autoscalers scale on.");
 
 export const regionSchema = z.strictObject({
   name: regionName,
@@ -99,11 +108,13 @@ export const sections = {
     prod: z.strictObject({
       regions: z.array(regionName).min(1, 'prod must have at least one region'),
       autoscaling: bounds,
+      autoscaler,
     }),
     testing: z.strictObject({
       regions: z.array(regionName),
       autoscaling: bounds.describe('Normal bounds; testing MIGs usually sit at 0..0.'),
       testAutoscaling: bounds.optional().describe('Bounds while a rollout tests a version (e.g. 1..10).'),
+      autoscaler,
     }),
   }),
   groups: z.array(groupSchema).min(1, 'must list at least one runner group'),

@@ -16,6 +16,13 @@ export type RolloutPolicy = (typeof ROLLOUT_POLICIES)[number];
 export const ARCHITECTURES = ['x64', 'arm64'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
+/**
+ * What a MIG's autoscaler scales on: `cpu`, the VMs' CPU utilisation (GCP's default, and what the fleet's
+ * autoscalers do: only busy VMs scale a group out), or `queue`, the jobs waiting for a runner.
+ */
+export const AUTOSCALER_SIGNALS = ['cpu', 'queue'] as const;
+export type AutoscalerSignal = (typeof AUTOSCALER_SIGNALS)[number];
+
 export interface AutoscalingBounds {
   readonly min: number;
   readonly max: number;
@@ -58,6 +65,7 @@ export interface EnvironmentConfig {
   readonly autoscaling: AutoscalingBounds;
   /** Bounds while a rollout tests a version here (testing: 0..0 normally, raised to e.g. 1..10). */
   readonly testAutoscaling: AutoscalingBounds;
+  readonly autoscaler: { readonly signal: AutoscalerSignal };
 }
 
 export interface RunnerRelease {

@@ -1,3 +1,4 @@
+import { AUTOSCALER_MODES, canonicalEnum } from './enums.js';
 import { ComputeApiError } from './errors.js';
 import type {
   FleetModel,
@@ -520,7 +521,7 @@ export function computeRoutes(model: FleetModel): Route[] {
           );
         }
         const mig = findAutoscaled(request, name);
-        const patch = parseAutoscalerPatch(request.body);
+        const patch = parseAutoscalerPatch(request.body, model.behaviours.lowerCaseEnums);
         return mutate(
           request,
           {
@@ -918,7 +919,8 @@ function parseMigPatch(body: unknown): MigPatch {
   return patch;
 }
 
-function parseAutoscalerPatch(body: unknown): Parameters<FleetModel['patchAutoscaler']>[1] {
+/** `anyCase`: the `lowerCaseEnums` behaviour (enums.ts). */
+function parseAutoscalerPatch(body: unknown, anyCase: boolean): Parameters<FleetModel['patchAutoscaler']>[1] {
   const record = objectBody(body);
   const policy = record['autoscalingPolicy'];
   if (policy === undefined || policy === null) return {};
@@ -933,12 +935,16 @@ function parseAutoscalerPatch(body: unknown): Parameters<FleetModel['patchAutosc
   const min = nonNegativeInt(raw['minNumReplicas'], 'resource.autoscalingPolicy.minNumReplicas', 1000);
   const max = nonNegativeInt(raw['maxNumReplicas'], 'resource.autoscalingPolicy.maxNumReplicas', 1000);
   const cool = nonNegativeInt(raw['coolDownPeriodSec'], 'resource.autoscalingPolicy.coolDownPeriodSec', 3600);
-  const mode = raw['mode'];
-  if (mode !== undefined && mode !== '' && !['OFF', 'ON', 'ONLY_SCALE_OUT', 'ONLY_UP'].includes(shown(mode))) {
+  const requestedMode = raw['mode'];
+  const mode =
+    requestedMode === undefined || requestedMode === ''
+      ? undefined
+      : canonicalEnum(shown(requestedMode), AUTOSCALER_MODES, anyCase);
+  if (requestedMode !== undefined && requestedMode !== '' && mode === undefined) {
     throw new ComputeApiError(
       400,
       'invalid',
-      `Invalid value for field 'resource.autoscalingPolicy.mode': '${shown(mode)}'. Must be one of OFF, ON, ONLY_SCALE_OUT, ONLY_UP.`,
+      `Invalid value for field 'resource.autoscalingPolicy.mode': '${shown(requestedMode)}'. Must be one of ${AUTOSCALER_MODES.join(', ')}.`,
     );
   }
   const cpu = raw['cpuUtilization'] as { utilizationTarget?: unknown } | undefined;
@@ -948,7 +954,7 @@ function parseAutoscalerPatch(body: unknown): Parameters<FleetModel['patchAutosc
     ...(max === undefined ? {} : { max }),
     ...(cool === undefined ? {} : { coolDownPeriodSec: cool }),
     // ONLY_UP is the older name of ONLY_SCALE_OUT.
-    ...(typeof mode === 'string' && mode !== '' ? { mode: mode === 'ONLY_UP' ? 'ONLY_SCALE_OUT' : mode } : {}),
+    ...(mode === undefined ? {} : { mode: mode === 'ONLY_UP' ? 'ONLY_SCALE_OUT' : mode }),
     ...(target === undefined ? {} : { cpuUtilizationTarget: target }),
   };
 }

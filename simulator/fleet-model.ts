@@ -17,7 +17,10 @@ import {
 import type { Environment, FleetDefinition, MigRef } from '../runner-config/types.js';
 import type { BehaviourOverrides, Behaviours } from './behaviours.js';
 import { EventQueue, type SimClock } from './clock.js';
+import { cpuRecommendedSize, hasBusyVm, scalesOnCpu } from './cpu-autoscaler.js';
+import { canonicalUpdatePolicy } from './enums.js';
 import { FaultInjector } from './faults.js';
+import { chooseForeignProactive } from './foreign-migs.js';
 import { jobRateFor, type JobRateRule, type ModelOptions } from './options.js';
 import { quotaExceededError } from './quota.js';
 import { Random } from './random.js';
@@ -249,6 +252,9 @@ export class FleetModel {
   private readonly jobRandom: Random;
   private readonly outcomeRandom: Random;
   private readonly rerunRandom: Random;
+  private readonly cpuRandom: Random;
+  /** The MIGs another tool switched to PROACTIVE, whenever `foreignProactiveMigs` is on. */
+  private readonly foreignProactive: ReadonlySet<SimMig>;
   private current: number;
   private nextId = 1;
   private nextRunnerId = 1;
@@ -270,11 +276,17 @@ export class FleetModel {
     this.operationRandom = new Random(options.seed, 'operations');
     this.waitRandom = new Random(options.seed, 'operationWaits');
     this.rerunRandom = new Random(options.seed, 'reruns');
+    this.cpuRandom = new Random(options.seed, 'cpu');
     this.faults = new FaultInjector(new Random(options.seed, 'faults'));
     this.jobRates = options.jobRates;
     this.behaviours = options.behaviours;
     this.seedReleases();
     this.seedFleet();
+    this.foreignProactive = chooseForeignProactive(
+      [...this.migs.values()],
+      new Random(options.seed, 'foreignProactive'),
+    );
+    if (this.behaviours.foreignProactiveMigs) this.switchForeignMigs();
   }
 
   /** The simulated time of the step being processed (epoch ms). */
@@ -306,8 +318,19 @@ export class FleetModel {
 
   /** Switches behaviours on or off from now on; returns the full set. */
   setBehaviours(overrides: BehaviourOverrides): Behaviours {
+    const foreignWasOn = this.behaviours.foreignProactiveMigs;
     this.behaviours = { ...this.behaviours, ...overrides };
+    // Switching the behaviour off again does not undo the other tool's change, as nothing would in production.
+    if (!foreignWasOn && this.behaviours.foreignProactiveMigs) this.switchForeignMigs();
     return this.behaviours;
+  }
+
+  private switchForeignMigs(): void {
+    for (const mig of this.foreignProactive) {
+      if (mig.updatePolicy.type === 'PROACTIVE') continue;
+      mig.updatePolicy = { ...mig.updatePolicy, type: 'PROACTIVE' };
+      this.touch(mig);
+    }
   }
 
   newId(): string {
@@ -394,8 +417,10 @@ export class FleetModel {
     }
     const versions = patch.versions ?? mig.versions;
     this.checkVersions(mig, versions);
-    const updatePolicy = { ...mig.updatePolicy, ...patch.updatePolicy };
-    checkUpdatePolicy(updatePolicy);
+    const updatePolicy = checkUpdatePolicy(
+      { ...mig.updatePolicy, ...patch.updatePolicy },
+      this.behaviours.lowerCaseEnums,
+    );
     const targetSize = patch.targetSize ?? mig.targetSize;
     const changed =
       JSON.stringify(versions) !== JSON.stringify(mig.versions) ||
@@ -759,14 +784,22 @@ export class FleetModel {
     });
   }
 
-  /** The autoscaler: demand is the MIG's busy runners plus its share of the pool's queue, within min..max. */
+  /**
+   * The autoscaler: on CPU (cpu-autoscaler.ts), or with the queue as its signal, demand is the MIG's busy runners
+   * plus its share of the pool's queue; within min..max either way.
+   */
   private autoscale(mig: SimMig): void {
     const autoscaler = mig.autoscaler;
-    let busy = 0;
-    for (const instance of mig.instances.values()) if (instance.runner?.busy === true) busy++;
-    const activeMigs = mig.pool.migs.filter((candidate) => candidate.autoscaler.max > 0).length;
-    const queueShare = mig.pool.queue.length === 0 ? 0 : Math.ceil(mig.pool.queue.length / Math.max(1, activeMigs));
-    autoscaler.recommendedSize = Math.min(autoscaler.max, Math.max(autoscaler.min, busy + queueShare));
+    if (scalesOnCpu(this.fleet, mig.ref, this.behaviours.cpuAutoscaler)) {
+      autoscaler.recommendedSize = cpuRecommendedSize(mig, this.current, this.cpuRandom);
+      if (hasBusyVm(mig)) this.scheduleAutoscale(mig);
+    } else {
+      let busy = 0;
+      for (const instance of mig.instances.values()) if (instance.runner?.busy === true) busy++;
+      const activeMigs = mig.pool.migs.filter((candidate) => candidate.autoscaler.max > 0).length;
+      const queueShare = mig.pool.queue.length === 0 ? 0 : Math.ceil(mig.pool.queue.length / Math.max(1, activeMigs));
+      autoscaler.recommendedSize = Math.min(autoscaler.max, Math.max(autoscaler.min, busy + queueShare));
+    }
     if (autoscaler.mode === 'OFF') return;
     // ONLY_SCALE_OUT never removes VMs: they leave by deleting themselves after a job.
     const target =
@@ -1078,6 +1111,10 @@ export class FleetModel {
     job.template = runner.template;
     job.mig = runner.instance.mig.name;
     this.jobListener?.('in_progress', job);
+    // A VM that starts working raises the CPU a CPU autoscaler watches; the queue-driven one saw the job queue.
+    if (scalesOnCpu(this.fleet, runner.instance.mig.ref, this.behaviours.cpuAutoscaler)) {
+      this.scheduleAutoscale(runner.instance.mig);
+    }
     const duration = job.meanDurationMs * (0.5 + this.jobRandom.next());
     this.events.schedule(this.current + Math.max(1000, Math.round(duration)), () => {
       if (job.conclusion === undefined) this.finishJob(job, runner);
@@ -1147,20 +1184,14 @@ function metadataOf(properties: Readonly<Record<string, unknown>>): Map<string, 
   return metadata;
 }
 
-function checkUpdatePolicy(policy: UpdatePolicy): void {
-  if (!['PROACTIVE', 'OPPORTUNISTIC'].includes(policy.type)) {
+/** The policy as GCP stores it (enum values upper-case); `anyCase` accepts them in any case (`lowerCaseEnums`). */
+function checkUpdatePolicy(requested: UpdatePolicy, anyCase: boolean): UpdatePolicy {
+  const policy = canonicalUpdatePolicy(requested, anyCase);
+  if ('allowed' in policy) {
     throw new ModelError(
       'invalid',
-      `Invalid value for field 'resource.updatePolicy.type': '${policy.type}'. Must be PROACTIVE or OPPORTUNISTIC.`,
+      `Invalid value for field 'resource.updatePolicy.${policy.field}': '${policy.value}'. Must be one of ${policy.allowed.join(', ')}.`,
     );
-  }
-  for (const field of ['minimalAction', 'mostDisruptiveAllowedAction'] as const) {
-    if (ACTION_RANK[policy[field]] === undefined) {
-      throw new ModelError(
-        'invalid',
-        `Invalid value for field 'resource.updatePolicy.${field}': '${policy[field]}'. Must be one of NONE, REFRESH, RESTART, REPLACE.`,
-      );
-    }
   }
   if ((ACTION_RANK[policy.minimalAction] ?? 0) > (ACTION_RANK[policy.mostDisruptiveAllowedAction] ?? 0)) {
     throw new ModelError(
@@ -1168,6 +1199,7 @@ function checkUpdatePolicy(policy: UpdatePolicy): void {
       `Invalid value for field 'resource.updatePolicy.minimalAction': '${policy.minimalAction}'. It must not be more disruptive than mostDisruptiveAllowedAction (${policy.mostDisruptiveAllowedAction}).`,
     );
   }
+  return policy;
 }
 
 /** Scale-in removes what loses least: VMs without a runner, then idle runners, then busy ones. */

@@ -119,9 +119,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const startMs = options.startTime === undefined ? Date.now() : new Date(options.startTime).getTime();
   if (Number.isNaN(startMs)) throw new RangeError(`startTime "${String(options.startTime)}" is not a valid date`);
   const clock = new SimClock(startMs, speed);
+  const seed = options.seed ?? DEFAULT_SEED;
   const model = new FleetModel(clock, {
     fleet,
-    seed: options.seed ?? DEFAULT_SEED,
+    seed,
     initialVersion: options.initialVersion ?? DEFAULT_INITIAL_VERSION,
     jobRates: options.jobRates ?? DEFAULT_JOB_RATES,
     timings: { ...DEFAULT_TIMINGS, ...options.timings },
@@ -133,11 +134,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const log = new RequestLog();
   const control = new SimulatorControl(model, log);
   if (options.faults !== undefined) control.setFaults(options.faults);
-  const simulator = new SimulatorServer(model, log, [
-    ...controlRoutes(control),
-    ...computeRoutes(model),
-    ...githubRoutes(model),
-  ]);
+  const simulator = new SimulatorServer(
+    model,
+    log,
+    [...controlRoutes(control), ...computeRoutes(model), ...githubRoutes(model)],
+    seed,
+  );
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     simulator.server.once('error', reject);

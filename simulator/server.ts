@@ -6,6 +6,9 @@ import type { InjectedFault } from './faults.js';
 import type { FleetModel } from './fleet-model.js';
 import { ModelError } from './fleet-model.js';
 import { GitHubLimits, type GitHubTicket } from './github-limits.js';
+import { CallLatency, realWaitMs } from './latency.js';
+import { isNetworkFault, resetConnection, sendBadGateway, sendTruncated } from './network-faults.js';
+import { Random } from './random.js';
 
 export type ApiKind = 'compute' | 'github' | 'control';
 
@@ -94,19 +97,24 @@ interface CompiledRoute extends Route {
 }
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** The counted status of a request that got no status line (a reset or a hang), as fetch reports one. */
+const NO_ANSWER = 0;
 
 /** One node:http server for all three APIs, dispatching on method and path segments. */
 export class SimulatorServer {
   readonly server: Server;
   private readonly routes: CompiledRoute[];
   private readonly githubLimits: GitHubLimits;
+  private readonly latency: CallLatency;
 
   constructor(
     private readonly model: FleetModel,
     readonly log: RequestLog,
     routes: readonly Route[],
+    seed: number,
   ) {
     this.githubLimits = new GitHubLimits(model);
+    this.latency = new CallLatency(new Random(seed, 'latency'));
     this.routes = routes.map((route) => ({ ...route, segments: route.path.split('/').filter((s) => s !== '') }));
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
@@ -181,11 +189,23 @@ export class SimulatorServer {
     const mutating = method !== 'GET';
     let operationError: ApiRequest['operationError'];
     let operationSeconds: number | undefined;
+    // The backend did the work, only its answer is lost on the way: a mutation takes effect all the same.
+    let truncate = false;
     if (api !== 'control') {
       const fault = this.model.faults.decide(route.endpoint, mutating);
-      if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+      const simulatedMs = this.model.behaviours.callLatency ? this.latency.draw(route.endpoint, method) : 0;
+      const waitMs = fault.latencyMs + realWaitMs(simulatedMs, this.model.clock.getSpeed());
+      if (waitMs > 0 && !(await waitWhileOpen(response, waitMs))) return;
       this.model.catchUp();
-      if (fault.fail) {
+      if (fault.fail && isNetworkFault(fault.kind) && fault.kind !== 'truncatedBody') {
+        if (fault.kind === 'connectionReset') resetConnection(request);
+        else if (fault.kind === 'htmlBadGateway') sendBadGateway(response, api);
+        // A hang sends nothing and holds no timer: the client gives up, or close() drops the connection.
+        this.record(route, url, method, body, fault.kind === 'htmlBadGateway' ? 502 : NO_ANSWER, true, false);
+        return;
+      }
+      truncate = fault.fail && fault.kind === 'truncatedBody';
+      if (fault.fail && !truncate) {
         this.finish(
           response,
           route,
@@ -218,7 +238,7 @@ export class SimulatorServer {
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
-    this.finish(response, route, url, method, body, result, false, ticket);
+    this.finish(response, route, url, method, body, result, truncate, ticket, truncate);
   }
 
   private finish(
@@ -230,22 +250,36 @@ export class SimulatorServer {
     result: ApiResponse | Error,
     injected: boolean,
     ticket?: GitHubTicket,
+    truncate = false,
   ): void {
     let status: number;
-    if (result instanceof Error) status = respondError(response, route.api, result, ticket?.headers());
+    if (result instanceof Error) status = respondError(response, route.api, result, ticket?.headers(), truncate);
     else {
       const answer = ticket === undefined ? result : ticket.shape(result);
       status = answer.status;
       const headers = answer.headers ?? {};
       if (answer.bytes !== undefined) {
-        response.writeHead(status, { 'content-type': 'application/octet-stream', ...headers });
-        response.end(answer.bytes);
-      } else send(response, status, answer.body, headers);
+        write(response, status, { 'content-type': 'application/octet-stream', ...headers }, answer.bytes, truncate);
+      } else send(response, status, answer.body, headers, truncate);
     }
+    const requestId = result instanceof Error ? (url.searchParams.get('requestId') ?? undefined) : result.requestId;
+    const effective = !(result instanceof Error) && (result.effective ?? true);
+    this.record(route, url, method, body, status, injected, effective, requestId);
+  }
+
+  private record(
+    route: CompiledRoute,
+    url: URL,
+    method: string,
+    body: unknown,
+    status: number,
+    injected: boolean,
+    effective: boolean,
+    requestId = url.searchParams.get('requestId') ?? undefined,
+  ): void {
     if (route.api === 'control') return;
     this.log.count(route.endpoint, status, injected);
     if (method !== 'GET') {
-      const requestId = result instanceof Error ? (url.searchParams.get('requestId') ?? undefined) : result.requestId;
       this.log.logMutation({
         at: new Date(this.model.now()).toISOString(),
         method,
@@ -253,10 +287,25 @@ export class SimulatorServer {
         endpoint: route.endpoint,
         body: body ?? null,
         ...(requestId === undefined ? {} : { requestId }),
-        effective: !(result instanceof Error) && (result.effective ?? true),
+        effective,
         status,
       });
     }
+  }
+}
+
+/** Waits `ms` real milliseconds; false when the client or close() dropped the connection meanwhile. */
+async function waitWhileOpen(response: ServerResponse, ms: number): Promise<boolean> {
+  const gone = new AbortController();
+  const abort = (): void => gone.abort();
+  response.once('close', abort);
+  try {
+    await sleep(ms, undefined, { signal: gone.signal });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    response.off('close', abort);
   }
 }
 
@@ -364,10 +413,11 @@ function respondError(
   api: ApiKind,
   error: Error,
   rateLimitHeaders: Readonly<Record<string, string>> = {},
+  truncate = false,
 ): number {
   const shaped = shapeError(api, error);
   const headers = shaped instanceof GitHubApiError ? { ...rateLimitHeaders, ...shaped.headers } : {};
-  send(response, shaped.status, shaped.toJSON(), headers);
+  send(response, shaped.status, shaped.toJSON(), headers, truncate);
   return shaped.status;
 }
 
@@ -397,19 +447,30 @@ function send(
   status: number,
   body: unknown,
   headers: Readonly<Record<string, string>>,
+  truncate = false,
 ): void {
   if (status === 204 || body === undefined) {
     response.writeHead(status, headers);
     response.end();
     return;
   }
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  response.end(text);
+  const bytes = Buffer.from(JSON.stringify(body));
+  write(response, status, { 'content-type': 'application/json; charset=utf-8', ...headers }, bytes, truncate);
+}
+
+function write(
+  response: ServerResponse,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  bytes: Buffer,
+  truncate: boolean,
+): void {
+  if (truncate) {
+    sendTruncated(response, status, headers, bytes);
+    return;
+  }
+  response.writeHead(status, { 'content-length': String(bytes.length), ...headers });
+  response.end(bytes);
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

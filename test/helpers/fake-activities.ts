@@ -39,12 +39,14 @@ export function testFleet(project = 'test-proj'): FleetDefinition {
         regions: ['us-central1', 'us-west1'],
         autoscaling: { min: 1, max: 10 },
         testAutoscaling: { min: 1, max: 10 },
+        autoscaler: { signal: 'cpu' },
       },
       testing: {
         name: 'testing',
         regions: ['us-west1'],
         autoscaling: { min: 0, max: 0 },
         testAutoscaling: { min: 1, max: 10 },
+        autoscaler: { signal: 'cpu' },
       },
     },
     groups: [
