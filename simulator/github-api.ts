@@ -32,7 +32,6 @@ export function githubRoutes(model: FleetModel): Route[] {
       runner.offlineSince === undefined && model.presence.listedBusy(runner, model.now(), model.behaviours.staleBusy),
     ephemeral: true,
     runner_group_id: groupIds.get(runner.instance.mig.ref.group) ?? 1,
-    version: runner.version,
     labels: runner.labels.map((name) => ({
       id: labelId(name),
       name,
@@ -40,13 +39,33 @@ export function githubRoutes(model: FleetModel): Route[] {
     })),
   });
 
+  /**
+   * A release as GitHub's REST API shows it (https://docs.github.com/en/rest/releases/releases#get-a-release):
+   * every field the "release" schema requires, timestamps in whole seconds.
+   */
   const releaseResource = (release: RunnerReleaseRecord, origin: string): Record<string, unknown> => {
     const tag = `v${release.version}`;
-    const published = new Date(release.publishedAt).toISOString();
+    const published = new Date(release.publishedAt).toISOString().replace(/\.\d+Z$/, 'Z');
+    const api = `${origin}/repos/actions/runner`;
+    const author = {
+      login: 'github-actions[bot]',
+      id: 41898282,
+      node_id: 'MDM6Qm90NDE4OTgyODI=',
+      type: 'Bot',
+      site_admin: false,
+      url: `${origin}/users/github-actions%5Bbot%5D`,
+      html_url: 'https://github.com/apps/github-actions',
+    };
     return {
-      url: `${origin}/repos/actions/runner/releases/${release.id}`,
+      url: `${api}/releases/${release.id}`,
       html_url: `https://github.com/actions/runner/releases/tag/${tag}`,
+      assets_url: `${api}/releases/${release.id}/assets`,
+      upload_url: `https://uploads.github.com/repos/actions/runner/releases/${release.id}/assets{?name,label}`,
+      tarball_url: `${api}/tarball/${tag}`,
+      zipball_url: `${api}/zipball/${tag}`,
       id: release.id,
+      node_id: Buffer.from(`Release${release.id}`).toString('base64'),
+      author,
       tag_name: tag,
       target_commitish: 'main',
       name: tag,
@@ -57,13 +76,18 @@ export function githubRoutes(model: FleetModel): Route[] {
       published_at: published,
       assets: RUNNER_PLATFORMS.map((platform, index) => {
         const name = assetName(release.version, platform);
+        const id = release.id * 10 + index;
         return {
-          id: release.id * 10 + index,
+          url: `${api}/releases/assets/${id}`,
+          id,
+          node_id: Buffer.from(`ReleaseAsset${id}`).toString('base64'),
           name,
           label: '',
+          uploader: author,
           state: 'uploaded',
           content_type: name.endsWith('.zip') ? 'application/zip' : 'application/gzip',
           size: assetBytes(release.version, platform).length,
+          download_count: 0,
           digest: `sha256:${model.releases.digest(release.version, platform)}`,
           created_at: published,
           updated_at: published,
