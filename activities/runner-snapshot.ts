@@ -6,7 +6,7 @@
  * budget allows, and each page is asked for conditionally: an unchanged page answers 304, which GitHub does not
  * count against the rate limit (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
  */
-import { httpErrorFacts } from './failures.js';
+import { FailureType, httpErrorFacts, transientFailure } from './failures.js';
 import type { ActivityRuntime } from './runtime.js';
 
 export interface GitHubRunner {
@@ -80,6 +80,13 @@ export class RunnerSnapshot {
             page,
             headers: cached?.etag === undefined ? {} : { 'if-none-match': cached.etag },
           });
+          // A body cut off on the way reaches Octokit as an empty 200: never take it for an empty organisation.
+          if (!Array.isArray((response.data as { runners?: unknown }).runners)) {
+            throw transientFailure(
+              FailureType.UNAVAILABLE,
+              `list runners of ${org} (page ${page}): GitHub's answer has no runner list (cut off on the way?)`,
+            );
+          }
           return {
             etag: response.headers.etag,
             runners: response.data.runners,

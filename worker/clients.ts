@@ -92,6 +92,8 @@ export interface GitHubClientOptions {
    */
   readonly throttle?: { readonly enabled: boolean; readonly maxRateLimitWaitSeconds?: number };
   readonly log?: { warn(message: string): void };
+  /** A request without an answer after this long is abandoned as a network failure (default 30 s). */
+  readonly requestTimeoutMs?: number;
   /** Requests in flight at once from this worker (default {@link GITHUB_CONCURRENT_REQUESTS}). */
   readonly maxConcurrentRequests?: number;
 }
@@ -102,6 +104,16 @@ export interface GitHubClientOptions {
  * a worker keeps well under it so that several workers together do too.
  */
 export const GITHUB_CONCURRENT_REQUESTS = 16;
+
+const GITHUB_REQUEST_TIMEOUT_MS = 30_000;
+
+function timedFetch(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal == null ? timeout : AbortSignal.any([init.signal, timeout]);
+    return fetch(input, { ...init, signal });
+  };
+}
 
 const RetryingOctokit = Octokit.plugin(retry, throttling);
 
@@ -133,6 +145,8 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
             installationId: options.app.installationId,
           },
         }),
+    // A connection that hangs would otherwise hold the activity until its own timeout, and a slot of the cap.
+    request: { fetch: timedFetch(options.requestTimeoutMs ?? GITHUB_REQUEST_TIMEOUT_MS) },
     retry: {
       retries: options.retries ?? 3,
       ...(options.retryAfterBaseValue === undefined ? {} : { retryAfterBaseValue: options.retryAfterBaseValue }),

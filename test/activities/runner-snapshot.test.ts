@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { enumerateMigs, migNameOf } from '../../runner-config/index.js';
-import { startActivityFixture, type ActivityFixture } from './fixture.js';
+import { FailureType } from '../../activities/index.js';
+import { failureOf, startActivityFixture, type ActivityFixture } from './fixture.js';
 
 let fx: ActivityFixture;
 
@@ -59,5 +60,16 @@ describe('one runner snapshot per worker', () => {
     assert.ok(drained.drained.includes(first.name));
     const after = await fx.run('listRunners', { namePrefix: `${mig}-` });
     assert.ok(!after.some((runner) => runner.name === first.name), 'the removed runner is not served from the cache');
+  });
+
+  test('a runner listing cut off on the way is a transient failure, never an empty organisation', async () => {
+    fx.sim.control.advance(60);
+    fx.sim.control.setFaults({ endpoints: [{ endpoint: 'github.runners.list', kind: 'truncatedBody', count: 1 }] });
+    const failure = await failureOf(fx.run('listRunners', { namePrefix: 'gh-runner-' }));
+    assert.equal(failure.type, FailureType.UNAVAILABLE);
+    assert.equal(failure.nonRetryable, false);
+    fx.sim.control.clearFaults();
+    const runners = await fx.run('listRunners', { namePrefix: 'gh-runner-' });
+    assert.equal(runners.length, fx.sim.control.state().runners.total, 'the retry lists every runner');
   });
 });

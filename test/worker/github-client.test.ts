@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FailureType, toFailure } from '../../activities/failures.js';
 import { createGitHubClient, GITHUB_CONCURRENT_REQUESTS } from '../../worker/clients.js';
 
 let server: Server;
@@ -12,7 +13,9 @@ let peak = 0;
 
 before(async () => {
   // A server that only measures how many requests are open at once; each takes 20 ms.
-  server = createServer((_request, response) => {
+  server = createServer((request, response) => {
+    // A front end that accepted the connection and never answers.
+    if (request.url?.includes('/hang/') === true) return;
     inFlight++;
     peak = Math.max(peak, inFlight);
     void sleep(20).then(() => {
@@ -40,5 +43,23 @@ describe('GitHub client', () => {
     );
     assert.equal(peak, GITHUB_CONCURRENT_REQUESTS);
     assert.ok(GITHUB_CONCURRENT_REQUESTS * 4 <= 100, 'four workers together stay under 100 concurrent requests');
+  });
+
+  test('a request that gets no answer is abandoned after the timeout, as a network failure', async () => {
+    const github = createGitHubClient({
+      baseUrl: `${url}/hang`,
+      token: 't',
+      retries: 0,
+      throttle: { enabled: false },
+      requestTimeoutMs: 300,
+    });
+    const started = Date.now();
+    const failure = await github.rest.actions.listSelfHostedRunnersForOrg({ org: 'o' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(failure !== undefined, 'the request failed');
+    assert.equal((toFailure(failure, 'list runners') as { type?: string }).type, FailureType.UNAVAILABLE);
+    assert.ok(Date.now() - started < 5_000);
   });
 });
