@@ -130,7 +130,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
             project,
             region: mig.region,
             instanceGroupManager: mig.name,
-            requestId: runtime.requestId(action, mig.region, mig.name, state.fingerprint),
+            requestId: runtime.attemptRequestId(action, mig.region, mig.name, state.fingerprint),
             instanceGroupManagerResource: {
               fingerprint: state.fingerprint,
               // Said every time: a MIG another tool left PROACTIVE would replace busy VMs and kill their jobs.
@@ -526,7 +526,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
               project,
               region: mig.region,
               instanceGroupManager: mig.name,
-              requestId: runtime.requestId('delete-instances', mig.region, mig.name, ...[...toDelete].sort()),
+              requestId: runtime.attemptRequestId('delete-instances', mig.region, mig.name, ...[...toDelete].sort()),
               regionInstanceGroupManagersDeleteInstancesRequestResource: {
                 instances: toDelete.map((name) => instanceUrl.get(name) ?? name),
                 // A VM that deleted itself meanwhile must not fail the deletion of the others.

@@ -183,6 +183,10 @@ export async function waitForOperation(
       errors: errors.map((e) => ({ code: e.code ?? '', message: e.message ?? '' })),
     };
     if (status === 429 || status >= 500) throw transientFailure(FailureType.UNAVAILABLE, message, details);
+    // A 403 is a spent quota or rate (retry later) or a missing permission (retrying cannot help): the codes say.
+    if (status === 403 && errors.every((error) => /QUOTA|RATE_LIMIT|LIMIT_EXCEEDED/i.test(error.code ?? ''))) {
+      throw transientFailure(FailureType.RATE_LIMITED, message, details);
+    }
     if (status === 412) throw transientFailure(FailureType.STALE_FINGERPRINT, message, details);
     throw permanentFailure(FailureType.OPERATION_FAILED, message, details);
   }

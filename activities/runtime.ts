@@ -69,6 +69,16 @@ export class ActivityRuntime {
     return deterministicUuid(execution?.workflowId ?? '', execution?.runId ?? '', info.activityId, ...parts);
   }
 
+  /**
+   * A requestId that changes with every attempt, for an effect a fresh read guards on its own (a fingerprint, a
+   * list of instances, a name that exists once). GCP answers a repeated requestId with the first operation for at
+   * least an hour, so a retry of an operation that failed must not repeat its id: it would only get the failure
+   * back. A retry after a lost answer reads again first and finds the change made, or it is refused (412, 409).
+   */
+  attemptRequestId(...parts: readonly string[]): string {
+    return this.requestId(`attempt-${Context.current().info.attempt}`, ...parts);
+  }
+
   heartbeat(details?: unknown): void {
     Context.current().heartbeat(details);
   }

@@ -176,7 +176,7 @@ export async function createVersionTemplates(
     try {
       result = await runtime.deps.compute.templates.insert({
         project: runtime.project,
-        requestId: runtime.requestId('insert-template', name),
+        requestId: runtime.attemptRequestId('insert-template', name),
         instanceTemplateResource: resource,
       });
     } catch (error) {

@@ -342,6 +342,40 @@ describe('canary, promote, rollback, direct update', () => {
     fx.sim.control.clearFaults();
   });
 
+  test('the retry of an operation that failed sends a new request id and succeeds; a spent quota is transient', async () => {
+    const mig = { region: 'us-east4', name: 'gh-runner-postsubmit-cpu-us-east4' };
+    const change = { mig, template: template('postsubmit', 'cpu', NEW) };
+    fx.sim.control.setFaults({
+      endpoints: [
+        {
+          endpoint: 'compute.regionInstanceGroupManagers.patch',
+          status: 403,
+          operationError: 'CONCURRENT_OPERATIONS_QUOTA_EXCEEDED',
+          count: 1,
+        },
+      ],
+    });
+    const first = await failureOf(
+      inActivity(activityEnvironment({ activityId: 'direct-retried', attempt: 1 }), () =>
+        fx.activities.directUpdate(change),
+      ),
+    );
+    assert.equal(first.type, FailureType.RATE_LIMITED);
+    assert.equal(first.nonRetryable, false);
+    fx.sim.control.clearFaults();
+    // Temporal's retry: same activity, next attempt. GCP would answer a repeated request id with the failure again.
+    const retried = await inActivity(activityEnvironment({ activityId: 'direct-retried', attempt: 2 }), () =>
+      fx.activities.directUpdate(change),
+    );
+    assert.equal(retried.applied, true);
+    assert.equal(fx.sim.control.mig(mig.name).versions[0]?.template, change.template);
+    const ids = fx.sim.control
+      .mutations({ endpoint: 'compute.regionInstanceGroupManagers.patch' })
+      .filter((entry) => entry.path.includes(`/${mig.name}?`))
+      .map((entry) => entry.requestId);
+    assert.equal(new Set(ids).size, ids.length, 'each attempt its own request id');
+  });
+
   test('an operation that finishes with an error fails with its code', async () => {
     const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-gpu-us-west1' };
     fx.sim.control.setFaults({
