@@ -376,6 +376,19 @@ describe('canary, promote, rollback, direct update', () => {
     assert.equal(new Set(ids).size, ids.length, 'each attempt its own request id');
   });
 
+  test('a missing permission fails at once, naming the permission and the resource', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-arm64-us-west1' };
+    fx.sim.control.setFaults({
+      endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.patch', kind: 'forbidden', count: 1 }],
+    });
+    const denied = await failureOf(fx.run('directUpdate', { mig, template: template('postsubmit', 'arm64', NEW) }));
+    fx.sim.control.clearFaults();
+    assert.equal(denied.type, FailureType.PERMISSION_DENIED);
+    assert.equal(denied.nonRetryable, true, 'no retry can grant a permission');
+    assert.match(denied.message, /compute\.instanceGroupManagers\.update/);
+    assert.match(denied.message, new RegExp(`instanceGroupManagers/${mig.name}`));
+  });
+
   test('an operation that finishes with an error fails with its code', async () => {
     const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-gpu-us-west1' };
     fx.sim.control.setFaults({

@@ -43,7 +43,12 @@ before(async () => {
   });
   let ready!: () => void;
   const isReady = new Promise<void>((resolve) => (ready = resolve));
-  worker = runWorker(config, { signal: stopWorker.signal, onReady: ready, activityTiming: { pollIntervalMs: 200 } });
+  // Polls every 200 ms, and the runner snapshot it polls ages as fast, so each poll lists the runners again.
+  worker = runWorker(config, {
+    signal: stopWorker.signal,
+    onReady: ready,
+    activityTiming: { pollIntervalMs: 200, runnerSnapshotMaxAgeMs: 200, runnerListingsPerHour: 36_000 },
+  });
   await Promise.race([isReady, worker]);
 });
 
