@@ -149,17 +149,7 @@ export function githubRoutes(model: FleetModel): Route[] {
           })
           .filter((attempts) => since === undefined || (attempts[0]?.queuedAt ?? 0) >= since)
           .reverse();
-        const page = paginate(request, runs.length);
-        return {
-          status: 200,
-          headers: page.headers,
-          body: {
-            total_count: runs.length,
-            workflow_runs: runs
-              .slice(page.start, page.end)
-              .map((attempts) => runResource(model, attempts, request.origin)),
-          },
-        };
+        return countedPage(request, 'workflow_runs', runs, (attempts) => runResource(model, attempts, request.origin));
       },
     },
     {
@@ -172,15 +162,7 @@ export function githubRoutes(model: FleetModel): Route[] {
         const attempts = model.knownJobs().filter((job) => String(job.runId) === request.params['runId']);
         if (attempts.length === 0) throw new GitHubApiError(404, 'Not Found');
         const jobs = jobsOfRun(attempts, request.query.get('filter'));
-        const page = paginate(request, jobs.length);
-        return {
-          status: 200,
-          headers: page.headers,
-          body: {
-            total_count: jobs.length,
-            jobs: jobs.slice(page.start, page.end).map((job) => workflowJobResource(model, job)),
-          },
-        };
+        return countedPage(request, 'jobs', jobs, (job) => workflowJobResource(model, job));
       },
     },
     {
@@ -194,12 +176,7 @@ export function githubRoutes(model: FleetModel): Route[] {
         const runners = [...model.runners.values()]
           .filter((runner) => name === null || runner.name === name)
           .sort((a, b) => a.id - b.id);
-        const page = paginate(request, runners.length);
-        return {
-          status: 200,
-          headers: page.headers,
-          body: { total_count: runners.length, runners: runners.slice(page.start, page.end).map(runnerResource) },
-        };
+        return countedPage(request, 'runners', runners, runnerResource);
       },
     },
     {
@@ -356,6 +333,21 @@ function parseCreatedFilter(created: string): number {
 function requireAuth(request: ApiRequest): void {
   const header = request.headers.authorization;
   if (header === undefined || header.trim() === '') throw new GitHubApiError(401, 'Requires authentication');
+}
+
+/** One page of a listing GitHub wraps as `{ total_count, <key>: [...] }`, with its Link headers. */
+function countedPage<T>(
+  request: ApiRequest,
+  key: string,
+  items: readonly T[],
+  resource: (item: T) => unknown,
+): ApiResponse {
+  const page = paginate(request, items.length);
+  return {
+    status: 200,
+    headers: page.headers,
+    body: { total_count: items.length, [key]: items.slice(page.start, page.end).map(resource) },
+  };
 }
 
 /** `per_page` (default 30, at most 100) and `page`, with Link headers carrying absolute URLs back here. */
