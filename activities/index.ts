@@ -469,8 +469,8 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       drained.push(...resumed.filter((name) => instanceUrl.has(name) && !drained.includes(name)));
 
       const removedStuck: string[] = [];
+      const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
       if (stuckAfterMinutes !== undefined) {
-        const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
         const createdAt = await instanceCreationTimes(reads, mig, zonesOf(fleet, mig.region));
         const cutoff = runtime.now().getTime() - stuckAfterMinutes * 60_000;
         for (const instance of instances) {
@@ -486,14 +486,13 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
         // crashing and being recreated by the MIG (a boot-looping canary), or dead with its registration left
         // behind offline (GitHub keeps an ephemeral runner's offline registration for a day). Waiting for it to
         // settle would leave a rollback's bad template in the MIG for as long as the loop lasts.
-        const listed = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
         for (const instance of instances) {
           // A VM whose template GCP does not report yet cannot be told apart from one on keepTemplate.
           if (
             instance.instanceTemplate !== '' &&
             instance.instanceTemplate !== keepTemplate &&
             instance.currentAction !== 'DELETING' &&
-            !listed.has(instance.name) &&
+            !online.has(instance.name) &&
             !deregistered.includes(instance.name) &&
             !removedStuck.includes(instance.name)
           ) {

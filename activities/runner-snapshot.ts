@@ -32,8 +32,8 @@ export class RunnerSnapshot {
   private readonly forgotten = new Set<number>();
 
   /**
-   * The runners as of at most `maxAgeMs` ago (0: as of now). However young a caller wants it, a refresh waits for
-   * its turn under the hourly listing budget, unless `fresh` is asked for (a drain's last look before deleting).
+   * The runners as of at most `timing.runnerSnapshotMaxAgeMs` ago, or longer where the hourly listing budget
+   * spaces refreshes further apart; `fresh` lists now (a drain's last look before deleting).
    */
   async runners(runtime: ActivityRuntime, fresh = false): Promise<readonly GitHubRunner[]> {
     const nowMs = runtime.now().getTime();
