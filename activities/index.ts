@@ -22,6 +22,7 @@ import {
   toSnapshot,
   waitForOperation,
 } from './mig-state.js';
+import { makeRoomFor } from './canary-room.js';
 import { planCanary, planDirect, planPromote, planRollback, type MigState, type UpdatePlan } from './mig-updates.js';
 import type { ActivityDeps } from './ports.js';
 import { archivePlatform, parseReleaseDigests, versionFromTag } from './release.js';
@@ -321,7 +322,8 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     },
 
     async canaryMig({ mig, template, canarySize, observed }) {
-      return updateVersions(mig, 'canary', (state) => planCanary(state, template, canarySize), observed);
+      const result = await updateVersions(mig, 'canary', (state) => planCanary(state, template, canarySize), observed);
+      return { ...result, madeRoom: await makeRoomFor(runtime, mig, template, canarySize, { remember: true }) };
     },
 
     async promoteCanary({ mig, template, observed }) {
@@ -333,7 +335,9 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     },
 
     async directUpdate({ mig, template, observed }) {
-      return updateVersions(mig, 'update', (state) => planDirect(state, template), observed);
+      const result = await updateVersions(mig, 'update', (state) => planDirect(state, template), observed);
+      // The rollout verifies a direct update by one VM on the new template; the rest follow in convergence.
+      return { ...result, madeRoom: await makeRoomFor(runtime, mig, template, 1, { remember: true }) };
     },
 
     async getAutoscaling(mig) {
@@ -389,6 +393,11 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
             onTemplate.has(runner.name) &&
             (runnerVersion === undefined || runner.runnerVersion === runnerVersion),
         ).length;
+        if (instances.length < count) {
+          // An ephemeral VM on the template may have run its job and deleted itself while the MIG, at its target
+          // size, kept the old VMs: without room the wait would last until one of them ran a job.
+          await makeRoomFor(runtime, mig, template, count, { remember: false });
+        }
         if (ready < count) {
           // A template whose VMs crash before registering never brings its runners up: waiting out the timeout
           // would only hold the MIG's worker, and with it the rollback, for nothing. Only the same-VM rule: an
@@ -579,11 +588,18 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
           );
         }
       }
+      // A MIG scaled in below the canary's size keeps fewer canary VMs, none at size 0.
+      const expected = Math.min(canarySize, igm.targetSize ?? 0);
+      // A canary VM that ran its job and deleted itself leaves no slot when the MIG stays at its size with old
+      // VMs: the canary would be missing until one of them ran a job. Room made now is a canary on its way.
+      const madeRoom =
+        instances.length === 0 && expected > 0 && canaryVersion !== undefined
+          ? await makeRoomFor(runtime, mig, canaryTemplate, expected, { remember: false })
+          : [];
       const absence = canaryAbsenceProblem({
         observations,
-        canaryVmsNow: instances.length,
-        // A MIG scaled in below the canary's size keeps fewer canary VMs, none at size 0.
-        expected: Math.min(canarySize, igm.targetSize ?? 0),
+        canaryVmsNow: instances.length + madeRoom.length,
+        expected,
         since: started,
         now,
         graceMs: grace,

@@ -17,7 +17,7 @@ import type { FleetDefinition } from '../runner-config/types.js';
 export interface ComputeClients {
   readonly migs: Pick<
     RegionInstanceGroupManagersClient,
-    'list' | 'get' | 'patch' | 'listManagedInstances' | 'deleteInstances'
+    'list' | 'get' | 'patch' | 'listManagedInstances' | 'deleteInstances' | 'applyUpdatesToInstances'
   >;
   readonly regionOperations: Pick<RegionOperationsClient, 'wait'>;
   readonly globalOperations: Pick<GlobalOperationsClient, 'wait'>;

@@ -76,6 +76,8 @@ export interface MigUpdateResult {
   readonly mig: MigLocator;
   readonly applied: boolean;
   readonly versions: readonly MigVersion[];
+  /** Idle old VMs replaced (their runners deregistered first) so the new template's first VMs had a slot. */
+  readonly madeRoom?: readonly string[];
 }
 
 export interface DrainResult {

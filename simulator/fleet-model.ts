@@ -467,10 +467,18 @@ export class FleetModel {
     return found.length > 0;
   }
 
-  /** applyUpdatesToInstances: replaces the named (or all) outdated instances now, whatever the update type. */
+  /**
+   * applyUpdatesToInstances: replaces the named (or all) outdated instances now, whatever the update type. When a
+   * version has more instances than its target, any of them is outdated: the named ones are the ones replaced.
+   * https://cloud.google.com/compute/docs/instance-groups/updating-selected-instances-in-a-mig
+   */
   applyUpdates(mig: SimMig, names: readonly string[] | 'all'): boolean {
-    const outdated = this.outdatedInstances(mig);
-    const chosen = names === 'all' ? outdated : outdated.filter((instance) => names.includes(instance.name));
+    const live = this.liveInstances(mig);
+    const named = (instance: SimInstance): boolean => names !== 'all' && names.includes(instance.name);
+    const ordered = [...live.filter((instance) => !named(instance)), ...live.filter(named)];
+    const assigned = assignVersions(mig.versions, versionTargets(mig.versions, mig.targetSize), ordered);
+    const outdated = ordered.filter((_, index) => assigned[index] === -1);
+    const chosen = names === 'all' ? outdated : outdated.filter(named);
     for (const instance of chosen) this.beginDelete(instance, 'applyUpdatesToInstances');
     if (chosen.length > 0) this.scheduleReconcile(mig);
     return chosen.length > 0;

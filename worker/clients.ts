@@ -159,7 +159,9 @@ export function createGitHubClient(options: GitHubClientOptions = {}): GitHubCli
       debug: () => undefined,
       info: () => undefined,
       warn: (message: string) => options.log?.warn(message),
-      error: (message: string) => options.log?.warn(message),
+      // The request log reports every request that threw, expected answers included (a 304 for an unchanged
+      // listing, a 422 for a busy runner); each is thrown to the activity, which reports the real failures.
+      error: () => undefined,
     },
   });
   const limit = pLimit(options.maxConcurrentRequests ?? GITHUB_CONCURRENT_REQUESTS);

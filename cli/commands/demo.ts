@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_TIMING } from '../../activities/ports.js';
 import { loadTemporalConfig } from '../../worker/config.js';
 import {
   OPERATION_WORKFLOWS,
@@ -73,7 +74,13 @@ export async function demo(output: Output, options: DemoOptions): Promise<DemoSu
     speed: DEMO_SPEED,
     taskQueue: DEMO_TASK_QUEUE,
     env: options.env,
-    activityTiming: { pollIntervalMs: 500 },
+    // The runner snapshot ages and paces itself in real time: at the demo's speed a 30-second-old listing would be
+    // half a simulated hour old, older than most of its ephemeral runners live.
+    activityTiming: {
+      pollIntervalMs: 500,
+      runnerSnapshotMaxAgeMs: DEFAULT_TIMING.runnerSnapshotMaxAgeMs / DEMO_SPEED,
+      runnerListingsPerHour: DEFAULT_TIMING.runnerListingsPerHour * DEMO_SPEED,
+    },
   });
   try {
     const temporal = loadTemporalConfig({

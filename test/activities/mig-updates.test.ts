@@ -145,6 +145,7 @@ describe('canary, promote, rollback, direct update', () => {
           list: migs.list.bind(migs),
           listManagedInstances: migs.listManagedInstances.bind(migs),
           deleteInstances: migs.deleteInstances.bind(migs),
+          applyUpdatesToInstances: migs.applyUpdatesToInstances.bind(migs),
           patch: async (request: protos.google.cloud.compute.v1.IPatchRegionInstanceGroupManagerRequest) => {
             await migs.patch(request);
             throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });

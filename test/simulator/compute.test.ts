@@ -338,6 +338,67 @@ describe('simulator: compute API through the real @google-cloud/compute clients'
     );
   });
 
+  test('during a canary, applyUpdatesToInstances replaces the named base VM, not one of its choosing', async () => {
+    const name = 'gh-runner-postsubmit-cpu-us-west1';
+    const newTemplate = sim.control.createTemplate({
+      group: 'postsubmit',
+      type: 'cpu',
+      version: '4444444444-eee',
+    }).name;
+    await setBounds(name, 3, 3);
+    sim.control.advance(600);
+    const [before] = await gce.migs.listManagedInstances({
+      project: PROJECT,
+      region: REGION,
+      instanceGroupManager: name,
+    });
+    assert.equal(before.length, 3);
+    const oldTemplate = (await getMig(name)).versions?.[0]?.instanceTemplate?.split('/').pop() ?? '';
+    await waitRegion(
+      await gce.migs.patch({
+        project: PROJECT,
+        region: REGION,
+        instanceGroupManager: name,
+        instanceGroupManagerResource: {
+          // An earlier test left this MIG proactive, which would replace a VM by itself.
+          updatePolicy: { type: 'OPPORTUNISTIC' },
+          versions: [
+            { name: 'base', instanceTemplate: templateUrl(oldTemplate) },
+            { name: 'canary', instanceTemplate: templateUrl(newTemplate), targetSize: { fixed: 1 } },
+          ],
+        },
+      }),
+    );
+    // Any of the three is one too many for the base version's target of two; left to itself the simulated MIG
+    // would pick its newest. Name its oldest.
+    const oldest = sim.control.mig(name).instances[0]?.name;
+    const named = before.find((instance) => instance.name === oldest);
+    assert.ok(named?.instance != null);
+    await waitRegion(
+      await gce.migs.applyUpdatesToInstances({
+        project: PROJECT,
+        region: REGION,
+        instanceGroupManager: name,
+        regionInstanceGroupManagersApplyUpdatesRequestResource: {
+          instances: [named.instance],
+          minimalAction: 'REPLACE',
+        },
+      }),
+    );
+    sim.control.advance(600);
+    const [after] = await gce.migs.listManagedInstances({
+      project: PROJECT,
+      region: REGION,
+      instanceGroupManager: name,
+    });
+    assert.ok(!after.some((instance) => instance.name === named.name), `${named.name ?? ''} was replaced`);
+    assert.equal(after.length, 3);
+    assert.deepEqual(
+      (await managedTemplates(name)).filter((template) => template === newTemplate),
+      [newTemplate],
+    );
+  });
+
   test('a stale fingerprint is refused with 412 conditionNotMet', async () => {
     const name = 'gh-runner-presubmit-gpu-us-west1';
     const stale = (await getMig(name)).fingerprint ?? '';

@@ -1,0 +1,109 @@
+/**
+ * Room for a new template's first VMs in a MIG that has no free slot. Under the opportunistic policy a MIG puts a
+ * VM on the new template only when it creates a VM at all, so a quiet MIG whose old VMs wait idle for jobs keeps
+ * its canary (or the one VM a direct update is verified by) at zero for as long as no job arrives. An operator
+ * makes room by hand (IREE's public remove_idle_runners.sh,
+ * https://github.com/iree-org/iree/blob/main/build_tools/github_actions/runner/gcp/remove_idle_runners.sh);
+ * here it is busy-safe: an idle old runner is deregistered first (GitHub refuses with 422 while it runs a job),
+ * then the MIG replaces exactly that VM, recreating it on the version below its target. An opportunistic update
+ * "will be performed as part of other actions (for example, resizes or recreateInstances calls)":
+ * https://cloud.google.com/compute/docs/reference/rest/v1/instanceGroupManagers#InstanceGroupManagerUpdatePolicy
+ * and applyUpdatesToInstances applies it to chosen VMs now:
+ * https://cloud.google.com/compute/docs/instance-groups/updating-selected-instances-in-a-mig
+ */
+import { FailureType } from './failures.js';
+import { getMig, managedInstances, operationOf, toInstanceInfo, waitForOperation } from './mig-state.js';
+import { listRunnersByPrefix, migRunnerPrefix, removeRunner } from './runners.js';
+import type { ActivityRuntime } from './runtime.js';
+import type { MigLocator } from './types.js';
+
+/** What a retried attempt needs from the first: the VMs whose runners it already removed, idle for good. */
+interface RoomProgress {
+  readonly roomFor?: readonly string[];
+}
+
+/**
+ * Makes the MIG hold `wanted` VMs on `template` (fewer if its target size is smaller), counting the VMs already on
+ * it and the free slots the MIG fills by itself. Returns the old VMs it had replaced; none when every old runner is
+ * busy, as the canary then gets its VM when one of their jobs ends.
+ *
+ * `remember` heartbeats the runners removed so far, so a retried attempt replaces those VMs instead of removing
+ * more runners; an activity that heartbeats progress of its own (a wait) leaves it off.
+ */
+export async function makeRoomFor(
+  runtime: ActivityRuntime,
+  mig: MigLocator,
+  template: string,
+  wanted: number,
+  { remember }: { readonly remember: boolean },
+): Promise<string[]> {
+  const reads = runtime.retryingReads();
+  const [igm, managed] = await Promise.all([getMig(reads, mig), managedInstances(reads, mig)]);
+  const instanceUrl = new Map(managed.map((instance) => [instance.name ?? '', instance.instance ?? '']));
+  const live = managed
+    .map((instance) => toInstanceInfo(instance, undefined))
+    .filter((instance) => instance.currentAction !== 'DELETING' && instance.currentAction !== 'ABANDONING');
+  const targetSize = igm.targetSize ?? 0;
+  const freeSlots = Math.max(0, targetSize - live.length);
+  const onTemplate = live.filter((instance) => instance.instanceTemplate === template).length;
+  const needed = Math.min(wanted, targetSize) - onTemplate - freeSlots;
+  if (needed <= 0) return [];
+
+  // Replaceable: settled VMs of another template (one whose template GCP does not report yet is left alone).
+  const replaceable = new Set(
+    live
+      .filter(
+        (instance) =>
+          instance.instanceTemplate !== '' &&
+          instance.instanceTemplate !== template &&
+          instance.currentAction === 'NONE',
+      )
+      .map((instance) => instance.name),
+  );
+  const resumed = remember ? (runtime.previousHeartbeat<RoomProgress>()?.roomFor ?? []) : [];
+  const chosen = resumed.filter((name) => replaceable.has(name)).slice(0, needed);
+  if (chosen.length < needed) {
+    // The shared snapshot, not a fresh org-wide listing per MIG: a runner it calls idle that took a job since is
+    // refused by GitHub's 422, which is the final word either way.
+    const runners = await listRunnersByPrefix(reads, migRunnerPrefix(mig.name));
+    const idle = runners
+      .filter(
+        (runner) => runner.online && !runner.busy && replaceable.has(runner.name) && !chosen.includes(runner.name),
+      )
+      .sort((a, b) => a.name.localeCompare(b.name));
+    for (const runner of idle) {
+      if (chosen.length >= needed) break;
+      if ((await removeRunner(runtime, runner)) === 'busy') continue;
+      chosen.push(runner.name);
+      if (remember) runtime.heartbeat({ roomFor: chosen } satisfies RoomProgress);
+    }
+  }
+  if (chosen.length === 0) {
+    runtime.log.info(`no idle old runner in ${mig.name} to make room on ${template}; it waits for a job to end`, {
+      mig: mig.name,
+    });
+    return [];
+  }
+
+  // The call takes no requestId; a retry after a lost answer reads again first and finds these VMs already being
+  // replaced (no longer settled), so it never replaces a second batch for the same shortfall.
+  const what = `replace ${chosen.length} idle VMs of ${mig.name} in ${mig.region} to make room on ${template}`;
+  const result = await runtime.call(
+    what,
+    () =>
+      runtime.deps.compute.migs.applyUpdatesToInstances({
+        project: runtime.project,
+        region: mig.region,
+        instanceGroupManager: mig.name,
+        regionInstanceGroupManagersApplyUpdatesRequestResource: {
+          instances: chosen.map((name) => instanceUrl.get(name) ?? name),
+          minimalAction: 'REPLACE',
+          mostDisruptiveAllowedAction: 'REPLACE',
+        },
+      }),
+    FailureType.MIG_NOT_FOUND,
+  );
+  await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
+  runtime.log.info(what, { mig: mig.name, replaced: chosen, template });
+  return chosen;
+}
