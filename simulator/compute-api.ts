@@ -1,15 +1,9 @@
 import { AUTOSCALER_MODES, canonicalEnum } from './enums.js';
 import { ComputeApiError } from './errors.js';
-import type {
-  FleetModel,
-  MigPatch,
-  SimInstance,
-  SimMig,
-  SimOperation,
-  SimTemplate,
-  UpdatePolicy,
-} from './fleet-model.js';
+import type { FleetModel } from './fleet-model.js';
+import type { MigPatch, SimInstance, SimMig, SimOperation, SimTemplate, UpdatePolicy } from './fleet-types.js';
 import { compileFilter, FilterError } from './gcp-filter.js';
+import { isStable, isVersionTargetReached } from './mig-status.js';
 import { awaitOperation, operationState, planOperation, rememberedOperation } from './operations.js';
 import type { ApiRequest, ApiResponse, Route } from './server.js';
 import { versionTargets, type VersionSpec } from './versions.js';
@@ -98,8 +92,8 @@ export function computeRoutes(model: FleetModel): Route[] {
       fingerprint: mig.fingerprint,
       currentActions: actions,
       status: {
-        isStable: model.isStable(mig),
-        versionTarget: { isReached: model.isVersionTargetReached(mig) },
+        isStable: isStable(mig),
+        versionTarget: { isReached: isVersionTargetReached(mig) },
         autoscaler: `${regionUrl(mig.region)}/autoscalers/${mig.autoscaler.name}`,
         stateful: { hasStatefulConfig: false, perInstanceConfigs: { allEffective: true } },
       },
