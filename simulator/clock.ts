@@ -113,3 +113,8 @@ export class EventQueue {
     }
   }
 }
+
+/** Epoch milliseconds as the APIs write a timestamp (ISO 8601, UTC). */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

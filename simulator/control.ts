@@ -9,16 +9,12 @@ import {
   type BehaviourOverrides,
   type Behaviours,
 } from './behaviours.js';
-import { ControlApiError } from './errors.js';
+import { ControlApiError, ModelError } from './errors.js';
 import { endpointMatches, faultConfigSchema, type FaultConfig, type FaultConfigInput } from './faults.js';
-import {
-  ModelError,
-  type FleetModel,
-  type JobCounts,
-  type SimInstance,
-  type SimJob,
-  type SimMig,
-} from './fleet-model.js';
+import type { FleetModel } from './fleet-model.js';
+import { fleetTemplateProperties } from './fleet-templates.js';
+import type { JobCounts, SimInstance, SimJob, SimMig } from './fleet-types.js';
+import { isStable, isVersionTargetReached, liveInstances } from './mig-status.js';
 import type { JobRateRule } from './options.js';
 import { ReleaseError, type PublishReleaseInput, type RunnerReleaseRecord } from './releases.js';
 import type { EndpointCounter, MutationLogEntry, RequestLog, Route } from './server.js';
@@ -368,7 +364,7 @@ export class SimulatorControl {
     }
     const configRef =
       valid.configRef ?? (/^[0-9a-f]{10}-/.test(version) ? version.slice(0, 10) : fleet.github.configRef);
-    const properties = this.model.fleetTemplateProperties(valid.group, valid.type, version, {
+    const properties = fleetTemplateProperties(fleet, valid.group, valid.type, version, {
       configRef,
       ...(valid.runnerVersion === undefined ? {} : { runnerVersion: valid.runnerVersion }),
       ...(valid.metadata === undefined ? {} : { metadata: valid.metadata }),
@@ -460,7 +456,7 @@ export class SimulatorControl {
 
   private migView(mig: SimMig): MigView {
     const instancesByTemplate: Record<string, number> = {};
-    for (const instance of this.model.liveInstances(mig)) {
+    for (const instance of liveInstances(mig)) {
       instancesByTemplate[instance.template] = (instancesByTemplate[instance.template] ?? 0) + 1;
     }
     return {
@@ -478,8 +474,8 @@ export class SimulatorControl {
         minimalAction: mig.updatePolicy.minimalAction,
         mostDisruptiveAllowedAction: mig.updatePolicy.mostDisruptiveAllowedAction,
       },
-      isStable: this.model.isStable(mig),
-      versionTargetReached: this.model.isVersionTargetReached(mig),
+      isStable: isStable(mig),
+      versionTargetReached: isVersionTargetReached(mig),
       recreations: mig.recreations,
       autoscaler: {
         min: mig.autoscaler.min,

@@ -1,5 +1,5 @@
 import type { FleetDefinition, MigRef } from '../runner-config/types.js';
-import type { SimInstance, SimMig } from './fleet-model.js';
+import type { SimInstance, SimMig } from './fleet-types.js';
 import type { Random } from './random.js';
 
 /**

@@ -8,6 +8,10 @@
  * and production takes them, so a strict simulator would fail a call production answers.
  */
 const ACTIONS = ['NONE', 'REFRESH', 'RESTART', 'REPLACE'] as const;
+/** How disruptive each update action is, for comparing `minimalAction` with `mostDisruptiveAllowedAction`. */
+export const ACTION_RANK: Readonly<Record<string, number>> = { NONE: 0, REFRESH: 1, RESTART: 2, REPLACE: 3 };
+/** A new template needs REPLACE (the simulator treats every template change as replace-only). */
+export const REPLACE_RANK = 3;
 
 export const UPDATE_POLICY_ENUMS = {
   type: ['PROACTIVE', 'OPPORTUNISTIC'],

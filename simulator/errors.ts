@@ -54,3 +54,15 @@ export class ControlApiError extends Error {
     return { error: this.message };
   }
 }
+
+/** Thrown for requests the model refuses; the API layers translate it into their error shapes. */
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+
+  constructor(
+    readonly kind: 'invalid' | 'notFound' | 'conflict' | 'conditionNotMet',
+    message: string,
+  ) {
+    super(message);
+  }
+}

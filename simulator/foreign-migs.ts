@@ -1,4 +1,4 @@
-import type { SimMig } from './fleet-model.js';
+import type { SimMig } from './fleet-types.js';
 import type { Random } from './random.js';
 
 /**

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
 import { GitHubApiError } from './errors.js';
-import type { FleetModel, SimRunner } from './fleet-model.js';
+import type { FleetModel } from './fleet-model.js';
+import type { SimRunner } from './fleet-types.js';
 import { jobsOfRun, jobStatus, latestAttempt, runResource, runsOf, workflowJobResource } from './github-runs.js';
 import { assetBytes, assetName, RUNNER_PLATFORMS, type RunnerReleaseRecord } from './releases.js';
 import type { ApiRequest, ApiResponse, Route } from './server.js';

@@ -5,7 +5,8 @@
  * https://docs.github.com/en/rest/actions/workflow-jobs#list-jobs-for-a-workflow-run).
  */
 import { GitHubApiError } from './errors.js';
-import type { FleetModel, SimJob } from './fleet-model.js';
+import type { FleetStore } from './fleet-store.js';
+import type { SimJob } from './fleet-types.js';
 import type { Random } from './random.js';
 
 /**
@@ -45,11 +46,11 @@ export function latestAttempt(attempts: readonly SimJob[]): SimJob {
 }
 
 /** A run as `GET …/actions/runs` lists it: its status, conclusion and attempt are the latest attempt's. */
-export function runResource(model: FleetModel, attempts: readonly SimJob[], origin: string): Record<string, unknown> {
+export function runResource(store: FleetStore, attempts: readonly SimJob[], origin: string): Record<string, unknown> {
   const first = attempts[0] ?? latestAttempt(attempts);
   const latest = latestAttempt(attempts);
-  const pool = model.pools.get(latest.pool);
-  const base = `${origin}/repos/${model.fleet.github.configRepo}/actions/runs/${latest.runId}`;
+  const pool = store.pools.get(latest.pool);
+  const base = `${origin}/repos/${store.fleet.github.configRepo}/actions/runs/${latest.runId}`;
   return {
     id: latest.runId,
     name: 'CI',
@@ -66,7 +67,7 @@ export function runResource(model: FleetModel, attempts: readonly SimJob[], orig
     run_started_at: new Date(latest.startedAt ?? latest.queuedAt).toISOString(),
     url: base,
     jobs_url: `${base}/jobs`,
-    repository: { full_name: model.fleet.github.configRepo },
+    repository: { full_name: store.fleet.github.configRepo },
   };
 }
 
@@ -78,9 +79,9 @@ export function jobsOfRun(attempts: readonly SimJob[], filter: string | null): r
 }
 
 /** A job as GitHub shows it in `GET …/runs/{id}/jobs` and in `workflow_job` webhooks. */
-export function workflowJobResource(model: FleetModel, job: SimJob): Record<string, unknown> {
-  const pool = model.pools.get(job.pool);
-  const groupId = pool === undefined ? null : model.fleet.groups.findIndex((group) => group.name === pool.group) + 2;
+export function workflowJobResource(store: FleetStore, job: SimJob): Record<string, unknown> {
+  const pool = store.pools.get(job.pool);
+  const groupId = pool === undefined ? null : store.fleet.groups.findIndex((group) => group.name === pool.group) + 2;
   return {
     id: job.id,
     run_id: job.runId,

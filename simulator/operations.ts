@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { FleetModel, SimOperation } from './fleet-model.js';
+import type { FleetModel } from './fleet-model.js';
+import type { SimOperation } from './fleet-types.js';
 import type { Random } from './random.js';
 
 /**

@@ -1,6 +1,6 @@
 import { findType } from '../runner-config/index.js';
 import type { FleetDefinition } from '../runner-config/types.js';
-import type { SimInstance } from './fleet-model.js';
+import type { SimInstance } from './fleet-types.js';
 
 /**
  * The `lastAttempt` error of a managed instance whose creation a used-up regional quota refuses. GCE names the

@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ComputeApiError, ControlApiError, GitHubApiError } from './errors.js';
+import { ComputeApiError, ControlApiError, GitHubApiError, ModelError } from './errors.js';
 import type { InjectedFault } from './faults.js';
 import type { FleetModel } from './fleet-model.js';
-import { ModelError } from './fleet-model.js';
 import { GitHubLimits, type GitHubTicket } from './github-limits.js';
 import { CallLatency, realWaitMs } from './latency.js';
 import { isNetworkFault, resetConnection, sendBadGateway, sendTruncated } from './network-faults.js';

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 
 import { Webhooks } from '@octokit/webhooks';
 
-import type { FleetModel, JobAction, SimJob } from './fleet-model.js';
+import type { FleetModel } from './fleet-model.js';
+import type { JobAction, SimJob } from './fleet-types.js';
 import { workflowJobResource } from './github-runs.js';
 
 export interface WebhookTarget {

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 
 import type { Octokit } from '@octokit/rest';
 
-import type { SimRunner } from '../../simulator/fleet-model.js';
+import type { SimRunner } from '../../simulator/fleet-types.js';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/index.js';
 import { octokit } from './clients.js';
 
