@@ -1,6 +1,6 @@
 /**
  * The CLI's error classes and the one place that decides what the operator sees and which exit code a
- * script gets. Commands throw; the boundary in main.ts calls {@link toCliError}.
+ * script gets. Commands throw; the boundary in run.ts calls {@link toCliError}.
  */
 import { CommanderError } from 'commander';
 import {
