@@ -265,7 +265,8 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       const [regions] = await runtime.call('list regions', () =>
         compute.regions.list({
           project,
-          // Quoted like the original scripts: the literal is an RE2 pattern matched against the whole name.
+          // The literal is an RE2 pattern matched against the whole name, quoted as IREE's public
+          // update_instance_groups.py quotes its MIG filter (https://github.com/iree-org/iree/blob/41dcee93c7157955d94973addf6770cecf926849/build_tools/github_actions/runner/gcp/update_instance_groups.py).
           ...(selection.regions === 'all' ? {} : { filter: `name eq '${selection.regions}'` }),
         }),
       );

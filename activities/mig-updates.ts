@@ -1,7 +1,9 @@
 /**
  * The four MIG version changes of a rollout as pure plans over the MIG's current versions. Each keeps the
- * original tool's preconditions, and recognises the state it would produce, so a retry after a crash reports
- * "already applied" instead of failing or patching twice.
+ * preconditions of IREE's public update_instance_groups.py
+ * (https://github.com/iree-org/iree/blob/41dcee93c7157955d94973addf6770cecf926849/build_tools/github_actions/runner/gcp/update_instance_groups.py),
+ * and recognises the state it would produce, so a retry after a crash reports "already applied" instead of
+ * failing or patching twice.
  */
 import { BASE_VERSION_NAME, CANARY_VERSION_NAME } from '../runner-config/naming.js';
 import { FailureType, permanentFailure } from './failures.js';

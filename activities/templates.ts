@@ -26,9 +26,10 @@ function imageUrl(project: string, image: string): string {
 }
 
 /**
- * The template resource for one group x type, following the original create_templates.sh: boot disk from the
- * type's image, the group's service account, shielded VM with vTPM, an external IP, no automatic restart (the
- * MIG recreates), and the metadata the VM configures itself from.
+ * The template resource for one group x type, following IREE's public create_templates.sh
+ * (https://github.com/iree-org/iree/blob/41dcee93c7157955d94973addf6770cecf926849/build_tools/github_actions/runner/gcp/create_templates.sh):
+ * boot disk from the type's image, the group's service account, shielded VM with vTPM, an external IP, no
+ * automatic restart (the MIG recreates), and the metadata the VM configures itself from.
  */
 export function templateResource(
   fleet: FleetDefinition,
@@ -165,8 +166,8 @@ export async function createVersionTemplates(
   }
   const created: string[] = [];
   const existing: string[] = [];
-  // One at a time, as the original script did: template inserts count against a small global write quota,
-  // and a failure leaves a clear list of what exists (the retry creates only the rest).
+  // One at a time, as IREE's public create_templates.sh does (link above): template inserts count against a
+  // small global write quota, and a failure leaves a clear list of what exists (the retry creates only the rest).
   for (const { name, resource } of wanted) {
     if (existingTemplates.has(name)) {
       existing.push(name);

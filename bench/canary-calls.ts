@@ -1,7 +1,8 @@
 /**
  * Canarying every canary-policy prod MIG, side by side on the same simulator with the real compute client:
- * - the original scripts' pattern (update_instance_groups.py): regions.list, one MIG list per region, then per
- *   MIG, one after another, a template get and a blind patch;
+ * - the pattern of IREE's public update_instance_groups.py
+ *   (https://github.com/iree-org/iree/blob/41dcee93c7157955d94973addf6770cecf926849/build_tools/github_actions/runner/gcp/update_instance_groups.py):
+ *   regions.list, one MIG list per region, then per MIG, one after another, a template get and a blind patch;
  * - the rollout's activities: one template check for the version, one selection (a filtered list per region),
  *   then `canaryMig` per MIG at the workflow's concurrency, patching with the fingerprint the selection read.
  * Prints GCP calls (in all, per MIG, per endpoint) and wall time of each, for the default fleet and the 1,000-MIG
@@ -51,7 +52,7 @@ async function prepare(fleet: FleetDefinition): Promise<SimulatorHandle> {
   return sim;
 }
 
-async function originalPattern(fleet: FleetDefinition): Promise<Measured> {
+async function ireeScriptPattern(fleet: FleetDefinition): Promise<Measured> {
   const sim = await prepare(fleet);
   try {
     const compute = createComputeClients({ project: fleet.project, apiEndpoint: sim.url });
@@ -61,7 +62,7 @@ async function originalPattern(fleet: FleetDefinition): Promise<Measured> {
     const [regions] = await compute.regions.list({ project });
     let migs = 0;
     for (const region of regions) {
-      // The original filter used \w+; [a-z0-9]+ matches the same names and needs no escaping.
+      // IREE's script filters with \w+; [a-z0-9]+ matches the same names and needs no escaping.
       const filter = `name eq '${fleet.namePrefix}-[a-z0-9]+-(${canaryTypes(fleet)})-${region.name ?? ''}'`;
       const [found] = await compute.migs.list({ project, region: region.name ?? '', filter });
       for (const mig of found) {
@@ -134,9 +135,9 @@ const line = (label: string, m: Measured): string =>
 for (const name of options.fleet ?? ['default', '1000']) {
   const fleet = FLEETS[name];
   if (fleet === undefined) throw new Error(`unknown fleet "${name}" (known: ${Object.keys(FLEETS).join(', ')})`);
-  const original = await originalPattern(fleet.build());
+  const iree = await ireeScriptPattern(fleet.build());
   const engine = await rolloutActivities(fleet.build(), concurrency);
   console.log(`canary of every canary-policy prod MIG of the ${fleet.label}, simulator on 127.0.0.1`);
-  console.log(line('original per-MIG sequential list/get/patch', original));
+  console.log(line('IREE script: per-MIG sequential list/get/patch', iree));
   console.log(line(`rollout activities (concurrency ${concurrency})`, engine));
 }

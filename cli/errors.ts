@@ -1,6 +1,6 @@
 /**
  * The CLI's error classes and the one place that decides what the operator sees and which exit code a
- * script gets. Commands throw; the boundary in main.ts calls {@link toCliError}.
+ * script gets. Commands throw; the boundary in run.ts calls {@link toCliError}.
  */
 import { CommanderError } from 'commander';
 import {
@@ -10,6 +10,7 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { FleetConfigError, formatFleetIssue } from '../runner-config/issues.js';
 import { ConfigError } from '../worker/config.js';
 
 /** Exit codes scripts can branch on. */
@@ -29,14 +30,21 @@ export const EXIT_CODES = {
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
+export interface CliErrorOptions extends ErrorOptions {
+  /** Lines printed under the message, one per problem, when one failure has several (a bad fleet file). */
+  readonly details?: readonly string[];
+}
+
 export class CliError extends Error {
   override readonly name: string = 'CliError';
+  readonly details: readonly string[];
   constructor(
     message: string,
     readonly exitCode: ExitCode,
-    options?: ErrorOptions,
+    options: CliErrorOptions = {},
   ) {
     super(message, options);
+    this.details = options.details ?? [];
   }
 }
 
@@ -44,7 +52,7 @@ export class CliError extends Error {
 function cliErrorClass<const Name extends string>(name: Name, exitCode: ExitCode) {
   return class extends CliError {
     override readonly name: Name = name;
-    constructor(message: string, options?: ErrorOptions) {
+    constructor(message: string, options?: CliErrorOptions) {
       super(message, exitCode, options);
     }
   };
@@ -61,7 +69,7 @@ export type RejectedError = InstanceType<typeof RejectedError>;
 export const OperationFailedError = cliErrorClass('OperationFailedError', EXIT_CODES.failure);
 export type OperationFailedError = InstanceType<typeof OperationFailedError>;
 
-type CliErrorClass = new (message: string, options?: ErrorOptions) => CliError;
+type CliErrorClass = new (message: string, options?: CliErrorOptions) => CliError;
 
 /** Turns the errors of one class into one kind of CLI error; undefined for any other error. */
 type Translation = (error: unknown) => CliError | undefined;
@@ -78,6 +86,10 @@ function translate<E>(
 const TRANSLATIONS: readonly Translation[] = [
   translate(CommanderError, UsageError, (error) => error.message.replace(/^error: /, '')),
   translate(ConfigError, UsageError, (error) => `configuration: ${error.message}`),
+  (error) =>
+    error instanceof FleetConfigError
+      ? new UsageError(error.summary, { cause: error, details: error.issues.map(formatFleetIssue) })
+      : undefined,
   translate(WorkflowNotFoundError, NotFoundError, (error) => `no workflow with id "${error.workflowId}"`),
   translate(
     WorkflowUpdateFailedError,

@@ -22,8 +22,8 @@ export interface Output {
    * that differ from the previous block are appended; with `--json` each view is one JSON line.
    */
   live<T>(data: T, human: (data: T) => string): void;
-  /** The one line on stderr that explains a failure. */
-  error(message: string): void;
+  /** The one line on stderr that explains a failure, then one line per detail (each problem it found). */
+  error(message: string, details?: readonly string[]): void;
 }
 
 export interface OutputOptions {
@@ -70,8 +70,9 @@ export function createOutput(options: OutputOptions = {}): Output {
       }
       previousLive = lines;
     },
-    error(message) {
-      stderr.write(`rollout: ${message.split('\n')[0]}\n`);
+    error(message, details = []) {
+      const lines = [`rollout: ${message.split('\n')[0]}`, ...details.map((detail) => `  ${detail}`)];
+      stderr.write(`${lines.join('\n')}\n`);
     },
   };
 }

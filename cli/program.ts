@@ -34,7 +34,7 @@ export function buildProgram(cli: CliEnvironment): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => cli.stdout.write(text),
-      // Usage errors are printed once, by the error boundary in main.ts.
+      // Usage errors are printed once, by the error boundary in run.ts.
       writeErr: () => undefined,
       outputError: () => undefined,
     })

@@ -1,5 +1,6 @@
 /**
- * The CLI's error boundary: every failure becomes one line on stderr and an exit code.
+ * The CLI's error boundary: every failure becomes one line on stderr (then one per problem, when it lists
+ * several) and an exit code.
  */
 import { CommanderError } from 'commander';
 import { EXIT_CODES, toCliError } from './errors.js';
@@ -15,7 +16,7 @@ export async function runCli(argv: readonly string[], cli: CliEnvironment): Prom
     // `--help` and `--version` end parsing through an exception too, with exit code 0.
     if (error instanceof CommanderError && error.exitCode === 0) return EXIT_CODES.ok;
     const failure = toCliError(error);
-    createOutput({ stdout: cli.stdout, stderr: cli.stderr }).error(failure.message);
+    createOutput({ stdout: cli.stdout, stderr: cli.stderr }).error(failure.message, failure.details);
     if (cli.env['ROLLOUT_DEBUG'] !== undefined && failure.cause instanceof Error) {
       cli.stderr.write(`${failure.cause.stack ?? ''}\n`);
     }

@@ -54,6 +54,8 @@ const POLLER_VISIBLE_TIMEOUT_MS = 30_000;
 const SERVER_STOP_TIMEOUT_MS = 10_000;
 
 export async function startStack(output: Output, options: StackOptions): Promise<Stack> {
+  // Read first: a bad fleet file is reported before anything starts.
+  const fleet = defaultFleet();
   const binary = resolveTemporalCli(options.env);
   const port = options.port === 0 ? await freePortWithUi() : options.port;
   const temporalAddress = `127.0.0.1:${port}`;
@@ -73,7 +75,7 @@ export async function startStack(output: Output, options: StackOptions): Promise
 
     const simulator = await startSimulator({
       port: options.simPort,
-      fleet: defaultFleet(),
+      fleet,
       speed: options.speed,
       behaviours: ENGINE_DEFECT_WORKAROUNDS,
     });

@@ -14,17 +14,29 @@ export type FleetParseResult =
 /** A fleet file that cannot be used; `issues` lists every problem, and the message has one per line. */
 export class FleetConfigError extends Error {
   override readonly name = 'FleetConfigError';
+  /** The message's first line: `fleet.yaml has 3 problems:`. */
+  readonly summary: string;
   constructor(
     readonly source: string,
     readonly issues: readonly FleetIssue[],
   ) {
-    const noun = issues.length === 1 ? 'problem' : 'problems';
-    super(`${source} has ${issues.length} ${noun}:\n${formatFleetIssues(issues)}`);
+    const summary = `${source} has ${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}:`;
+    super(`${summary}\n${formatFleetIssues(issues)}`);
+    this.summary = summary;
   }
 }
 
 export function formatFleetIssues(issues: readonly FleetIssue[]): string {
-  return issues.map((issue) => `  ${issue.path === '' ? '(file)' : issue.path}: ${issue.message}`).join('\n');
+  return issues.map((issue) => `  ${formatFleetIssue(issue)}`).join('\n');
+}
+
+/**
+ * One problem on one line, `path: message`. A YAML syntax error's message continues with an excerpt of the
+ * file under its `at line L, column C:` headline; the headline alone locates it.
+ */
+export function formatFleetIssue(issue: FleetIssue): string {
+  const [headline = ''] = issue.message.split('\n');
+  return `${issue.path === '' ? '(file)' : issue.path}: ${headline.replace(/:$/, '')}`;
 }
 
 /** `['types', 2, 'machineType']` → `types[2].machineType`. */

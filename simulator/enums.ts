@@ -4,7 +4,7 @@
  * (https://cloud.google.com/compute/docs/reference/rest/v1/regionInstanceGroupManagers/patch,
  * https://cloud.google.com/compute/docs/reference/rest/v1/regionAutoscalers/patch), but IREE's own MIG update
  * script sends `"opportunistic"` and `"replace"`
- * (https://github.com/iree-org/iree/blob/main/build_tools/github_actions/runner/gcp/update_instance_groups.py)
+ * (https://github.com/iree-org/iree/blob/41dcee93c7157955d94973addf6770cecf926849/build_tools/github_actions/runner/gcp/update_instance_groups.py)
  * and production takes them, so a strict simulator would fail a call production answers.
  */
 const ACTIONS = ['NONE', 'REFRESH', 'RESTART', 'REPLACE'] as const;

@@ -10,7 +10,7 @@ import { createActivities, type ActivityTiming } from '../activities/index.js';
 import { defaultFleet, loadFleetFile } from '../runner-config/default-fleet.js';
 import type { FleetDefinition } from '../runner-config/types.js';
 import { createComputeClients, createGitHubClient } from './clients.js';
-import { describeWorkerConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
+import { ConfigError, describeWorkerConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 
 /**
@@ -39,7 +39,7 @@ export interface RunWorkerOptions {
 
 /** Runs a worker until `options.signal` aborts (or the worker fails). */
 export async function runWorker(config: WorkerConfig, options: RunWorkerOptions = {}): Promise<void> {
-  const fleet = withOverrides(options.fleet ?? (await loadFleet(config)), config);
+  const fleet = withOverrides(options.fleet ?? (await loadWorkerFleet(config)), config);
   const activities = createActivities({
     fleet,
     compute: createComputeClients(config.gcp),
@@ -111,8 +111,17 @@ export function shutdownOnSignals(controller: AbortController): () => void {
   };
 }
 
-async function loadFleet(config: WorkerConfig): Promise<FleetDefinition> {
-  return config.fleetFile === undefined ? defaultFleet() : loadFleetFile(config.fleetFile);
+/** The fleet file named by ROLLOUT_FLEET_FILE, or the built-in default fleet. */
+export async function loadWorkerFleet(config: WorkerConfig): Promise<FleetDefinition> {
+  if (config.fleetFile === undefined) return defaultFleet();
+  try {
+    return await loadFleetFile(config.fleetFile);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') {
+      throw new ConfigError(`ROLLOUT_FLEET_FILE: no such file ${config.fleetFile}`);
+    }
+    throw error;
+  }
 }
 
 /** GCP_PROJECT and GITHUB_ORG retarget a fleet definition without editing it (e.g. a staging project). */
@@ -142,8 +151,9 @@ function serializable(value: unknown): unknown {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const config = loadWorkerConfig();
+  const fleet = await loadWorkerFleet(config);
   installWorkerRuntime(config);
   const controller = new AbortController();
   shutdownOnSignals(controller);
-  await runWorker(config, { signal: controller.signal });
+  await runWorker(config, { fleet, signal: controller.signal });
 }

@@ -1,7 +1,8 @@
 /**
- * Activity options as the workflows use them. They mirror activities/options.ts and activities/failures.ts by
- * value, because workflow code may import only types from activities/ (the sandbox must never load
- * side-effecting modules); keep the strings in step with `FailureType` there.
+ * Activity options as the workflows use them. The non-retryable failure types repeat
+ * `NON_RETRYABLE_FAILURE_TYPES` of activities/failures.ts by value, because workflow code may import only types
+ * from activities/ (the sandbox must never load side-effecting modules); test/activities/failures.test.ts keeps
+ * the two lists equal.
  */
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 
