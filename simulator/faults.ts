@@ -63,6 +63,11 @@ export const faultConfigSchema = z
     bootloopTemplates: z.array(z.string().min(1)).default([]),
     /** Instances created from these templates boot and look healthy but never register a runner. */
     neverRegisterTemplates: z.array(z.string().min(1)).default([]),
+    /**
+     * Instances created from these templates crash after their runner registered, leaving the registration behind
+     * offline; the MIG recreates them on the same template, and each new life registers and crashes again.
+     */
+    crashAfterRegisterTemplates: z.array(z.string().min(1)).default([]),
     /** Jobs run by runners on these templates fail with the given probability. */
     failingTemplates: z.array(failingTemplateSchema).default([]),
     /** No capacity in these zones (for one runner type, or every type when `type` is omitted). */
@@ -141,6 +146,10 @@ export class FaultInjector {
 
   neverRegisters(template: string): boolean {
     return this.config.neverRegisterTemplates.includes(template);
+  }
+
+  crashesAfterRegistering(template: string): boolean {
+    return this.config.crashAfterRegisterTemplates.includes(template);
   }
 
   jobFailureRate(template: string): number {

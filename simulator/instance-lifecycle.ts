@@ -180,10 +180,41 @@ export class InstanceLifecycle {
       job: undefined,
       offlineSince: undefined,
     };
+    // The VM registers with `--replace` (config.sh), so a registration its earlier life left behind is replaced.
+    for (const earlier of [...this.store.runners.values()]) {
+      if (earlier.name === runner.name) this.removeRunner(earlier);
+    }
     this.store.runners.set(runner.id, runner);
     instance.runner = runner;
     instance.currentAction = 'NONE';
     this.listener.runnerAvailable(runner);
+    if (this.store.faults.crashesAfterRegistering(instance.template)) {
+      const life = instance.incarnation;
+      this.store.schedule(this.store.now() + this.store.timings.crashAfterSeconds * 1000, () => {
+        if (instance.incarnation === life && this.alive(instance) && instance.runner === runner) {
+          this.crashRegistered(instance, runner);
+        }
+      });
+    }
+  }
+
+  /**
+   * A VM that dies under its runner cannot deregister it: GitHub keeps the registration, offline, until it expires
+   * or a new registration of the same name replaces it. A job it ran dies with it.
+   */
+  private crashRegistered(instance: SimInstance, runner: SimRunner): void {
+    if (runner.job !== undefined) this.listener.killJob(runner.job, runner, 'crash');
+    instance.mig.pool.idle.delete(runner);
+    instance.runner = undefined;
+    if (this.store.behaviours.offlineRunners) {
+      runner.offlineSince = this.store.now();
+      this.store.schedule(this.store.now() + OFFLINE_EPHEMERAL_EXPIRY_MS, () => {
+        if (this.store.runners.get(runner.id) === runner) this.removeRunner(runner);
+      });
+    } else {
+      this.removeRunner(runner);
+    }
+    this.crash(instance);
   }
 
   removeRunner(runner: SimRunner): void {
