@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 import { GitHubApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
+import { GitHubTraffic } from './github-traffic.js';
 import { Random } from './random.js';
 import type { ApiResponse } from './server.js';
 
@@ -62,9 +63,12 @@ export class GitHubLimits {
   private readonly windows = new Map<string, Window>();
   private readonly traffic = new Map<string, ClientTraffic>();
   private readonly random: Random;
+  /** What the requests cost, for the control API: a run's budget is measured here, not guessed. */
+  readonly record: GitHubTraffic;
 
   constructor(private readonly model: FleetModel) {
     this.random = new Random(model.seed, 'github-limits');
+    this.record = new GitHubTraffic(() => model.now());
   }
 
   /** Counts a request in; `done` must be called once its answer has gone out. */
@@ -91,6 +95,7 @@ export class GitHubLimits {
 
     if (window !== undefined && window.used >= limit) {
       const who = authenticated ? 'installation ID 1' : (call.remoteAddress ?? 'unknown');
+      this.record.refused('primary');
       return ticket(
         new GitHubApiError(this.pick(403, 429), `API rate limit exceeded for ${who}.`, headers()),
         () => undefined,
@@ -107,6 +112,7 @@ export class GitHubLimits {
         // GitHub sends retry-after only sometimes; without it the docs say to wait at least a minute.
         const retryAfter: Record<string, string> =
           this.random.next() < 0.5 ? { 'retry-after': String(Math.ceil((traffic.blockedUntil - now) / 1000)) } : {};
+        this.record.refused('secondary');
         return ticket(
           new GitHubApiError(this.pick(403, 429), SECONDARY_MESSAGE, { ...headers(), ...retryAfter }),
           () => undefined,
@@ -117,8 +123,11 @@ export class GitHubLimits {
       done(() => traffic.inFlight--);
     }
     if (window !== undefined) window.used++;
+    const recorded = UNCOUNTED_ENDPOINTS.has(call.endpoint) ? undefined : this.record.answered();
+    if (recorded !== undefined) done(() => recorded.finished());
     return ticket(undefined, () => {
       if (window !== undefined) window.used--;
+      recorded?.notModified();
     });
   }
 
