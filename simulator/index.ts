@@ -11,7 +11,8 @@ import type { FleetDefinition } from '../runner-config/types.js';
 import { DEFAULT_PROFILE, resolveBehaviours, type BehaviourOverrides, type ProfileName } from './behaviours.js';
 import { SimClock } from './clock.js';
 import { computeRoutes } from './compute-api.js';
-import { controlRoutes, SimulatorControl } from './control.js';
+import { controlRoutes } from './control-routes.js';
+import { SimulatorControl } from './control.js';
 import type { FaultConfigInput } from './faults.js';
 import { FleetModel } from './fleet-model.js';
 import { githubRoutes } from './github-api.js';
@@ -30,16 +31,15 @@ import { WebhookSender, type WebhookTarget } from './webhooks.js';
 export type {
   AdvanceResult,
   ClockView,
-  CreateTemplateInput,
   InstanceView,
   JobsView,
   JobView,
   MigView,
   ReleaseView,
   SimState,
-  SubmitJobsInput,
   TemplateView,
-} from './control.js';
+} from './control-views.js';
+export type { CreateTemplateInput, SubmitJobsInput } from './control-schemas.js';
 export type { BehaviourName, BehaviourOverrides, Behaviours, ProfileName } from './behaviours.js';
 export {
   BEHAVIOUR_NAMES,
