@@ -2,7 +2,7 @@ import type { CreateTemplateInput, SubmitJobsInput } from './control-schemas.js'
 import type { SimulatorControl } from './control.js';
 import { ControlApiError } from './errors.js';
 import type { PublishReleaseInput } from './releases.js';
-import type { Route } from './server.js';
+import type { Route } from './routing.js';
 
 /** The `/_sim/` routes: a thin JSON wrapper over SimulatorControl. */
 export function controlRoutes(control: SimulatorControl): Route[] {

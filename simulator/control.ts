@@ -35,7 +35,7 @@ import { fleetTemplateProperties } from './fleet-templates.js';
 import type { SimJob } from './fleet-types.js';
 import type { JobRateRule } from './options.js';
 import { ReleaseError, type PublishReleaseInput } from './releases.js';
-import type { EndpointCounter, MutationLogEntry, RequestLog } from './server.js';
+import type { EndpointCounter, MutationLogEntry, RequestLog } from './request-log.js';
 
 /** The simulator's control surface, used by the `/_sim/` routes and directly by tests through the handle. */
 export class SimulatorControl {

@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { GitHubApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
 import { Random } from './random.js';
-import type { ApiResponse } from './server.js';
+import type { ApiResponse } from './routing.js';
 
 const HOUR_MS = 3600_000;
 const MINUTE_MS = 60_000;

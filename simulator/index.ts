@@ -25,7 +25,8 @@ import {
   type JobRateRule,
   type SimulatorTimings,
 } from './options.js';
-import { RequestLog, SimulatorServer } from './server.js';
+import { RequestLog } from './request-log.js';
+import { SimulatorServer } from './server.js';
 import { WebhookSender, type WebhookTarget } from './webhooks.js';
 
 export type {
@@ -52,7 +53,7 @@ export {
 export type { FaultConfig, FaultConfigInput, EndpointFault } from './faults.js';
 export type { JobRateRule, SimulatorTimings, InitialRelease } from './options.js';
 export type { PublishReleaseInput } from './releases.js';
-export type { EndpointCounter, MutationLogEntry } from './server.js';
+export type { EndpointCounter, MutationLogEntry } from './request-log.js';
 export { DEFAULT_INITIAL_VERSION, DEFAULT_JOB_RATES, DEFAULT_SEED, DEFAULT_TIMINGS } from './options.js';
 export { SimulatorControl } from './control.js';
 export { FleetModel } from './fleet-model.js';
