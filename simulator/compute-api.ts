@@ -7,7 +7,7 @@ import { PROJECT_PATH } from './compute-urls.js';
 import { ComputeApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
 import { awaitOperation, rememberedOperation } from './operations.js';
-import type { Route } from './server.js';
+import type { Route } from './routing.js';
 
 const NAME_PATTERN = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 

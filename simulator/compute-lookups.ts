@@ -2,7 +2,7 @@
 import { ComputeApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
 import type { SimMig, SimOperation } from './fleet-types.js';
-import type { ApiRequest } from './server.js';
+import type { ApiRequest } from './routing.js';
 
 export type ComputeLookups = ReturnType<typeof computeLookups>;
 

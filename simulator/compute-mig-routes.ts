@@ -6,7 +6,7 @@ import { checkVersionCount, objectBody, parseAutoscalerPatch, parseMigPatch } fr
 import { PROJECT_PATH } from './compute-urls.js';
 import { ComputeApiError } from './errors.js';
 import type { SimMig } from './fleet-types.js';
-import type { Route } from './server.js';
+import type { Route } from './routing.js';
 
 const MIGS = `${PROJECT_PATH}/regions/:region/instanceGroupManagers`;
 

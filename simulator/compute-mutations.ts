@@ -2,7 +2,7 @@ import { ComputeApiError } from './errors.js';
 import type { ComputeResources } from './compute-resources.js';
 import type { FleetModel } from './fleet-model.js';
 import { planOperation, rememberedOperation } from './operations.js';
-import type { ApiRequest, ApiResponse } from './server.js';
+import type { ApiRequest, ApiResponse } from './routing.js';
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

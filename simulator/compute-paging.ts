@@ -4,7 +4,7 @@
  */
 import { ComputeApiError } from './errors.js';
 import { compileFilter, FilterError } from './gcp-filter.js';
-import type { ApiRequest, ApiResponse } from './server.js';
+import type { ApiRequest, ApiResponse } from './routing.js';
 
 export function compileOrThrow(filter: string | null, refuseRegexWithLogic: boolean): (resource: unknown) => boolean {
   try {

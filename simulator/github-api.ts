@@ -5,7 +5,7 @@ import type { FleetModel } from './fleet-model.js';
 import type { SimRunner } from './fleet-types.js';
 import { jobsOfRun, jobStatus, latestAttempt, runResource, runsOf, workflowJobResource } from './github-runs.js';
 import { assetBytes, assetName, RUNNER_PLATFORMS, type RunnerReleaseRecord } from './releases.js';
-import type { ApiRequest, ApiResponse, Route } from './server.js';
+import type { ApiRequest, ApiResponse, Route } from './routing.js';
 
 const TOKEN_LIFETIME_MS = 3600 * 1000;
 const READ_ONLY_LABELS = new Set(['self-hosted', 'Linux', 'X64', 'ARM64']);

@@ -10,7 +10,7 @@ import { GitHubApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
 import { GitHubTraffic } from './github-traffic.js';
 import { Random } from './random.js';
-import type { ApiResponse } from './server.js';
+import type { ApiResponse } from './routing.js';
 
 const HOUR_MS = 3600_000;
 const MINUTE_MS = 60_000;

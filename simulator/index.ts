@@ -11,7 +11,8 @@ import type { FleetDefinition } from '../runner-config/types.js';
 import { DEFAULT_PROFILE, resolveBehaviours, type BehaviourOverrides, type ProfileName } from './behaviours.js';
 import { SimClock } from './clock.js';
 import { computeRoutes } from './compute-api.js';
-import { controlRoutes, SimulatorControl } from './control.js';
+import { controlRoutes } from './control-routes.js';
+import { SimulatorControl } from './control.js';
 import type { FaultConfigInput } from './faults.js';
 import { FleetModel } from './fleet-model.js';
 import { githubRoutes } from './github-api.js';
@@ -24,22 +25,22 @@ import {
   type JobRateRule,
   type SimulatorTimings,
 } from './options.js';
-import { RequestLog, SimulatorServer } from './server.js';
+import { RequestLog } from './request-log.js';
+import { SimulatorServer } from './server.js';
 import { WebhookSender, type WebhookTarget } from './webhooks.js';
 
 export type {
   AdvanceResult,
   ClockView,
-  CreateTemplateInput,
   InstanceView,
   JobsView,
   JobView,
   MigView,
   ReleaseView,
   SimState,
-  SubmitJobsInput,
   TemplateView,
-} from './control.js';
+} from './control-views.js';
+export type { CreateTemplateInput, SubmitJobsInput } from './control-schemas.js';
 export type { BehaviourName, BehaviourOverrides, Behaviours, ProfileName } from './behaviours.js';
 export {
   BEHAVIOUR_NAMES,
@@ -52,7 +53,7 @@ export {
 export type { FaultConfig, FaultConfigInput, EndpointFault } from './faults.js';
 export type { JobRateRule, SimulatorTimings, InitialRelease } from './options.js';
 export type { PublishReleaseInput } from './releases.js';
-export type { EndpointCounter, MutationLogEntry } from './server.js';
+export type { EndpointCounter, MutationLogEntry } from './request-log.js';
 export { DEFAULT_INITIAL_VERSION, DEFAULT_JOB_RATES, DEFAULT_SEED, DEFAULT_TIMINGS } from './options.js';
 export { SimulatorControl } from './control.js';
 export { FleetModel } from './fleet-model.js';

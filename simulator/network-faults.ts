@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { FaultKind } from './faults.js';
-import type { ApiKind } from './server.js';
+import type { ApiKind } from './routing.js';
 
 /**
  * Failures below the API: what a client meets between it and Google's or GitHub's front ends, where no JSON error
