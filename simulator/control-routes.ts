@@ -28,6 +28,7 @@ export function controlRoutes(control: SimulatorControl): Route[] {
     route('PATCH', '/faults', (request) => ok(control.patchFaults(request.body ?? {}))),
     route('DELETE', '/faults', () => ok(control.clearFaults())),
     route('GET', '/counters', () => ok({ counters: control.counters() })),
+    route('GET', '/github-traffic', () => ok(control.githubTraffic())),
     route('DELETE', '/counters', () => {
       control.resetCounters();
       return ok({ counters: control.counters() });

@@ -31,6 +31,7 @@ import {
 import { ControlApiError, ModelError } from './errors.js';
 import { endpointMatches, faultConfigSchema, type FaultConfig, type FaultConfigInput } from './faults.js';
 import type { FleetModel } from './fleet-model.js';
+import type { GitHubTraffic, GitHubTrafficView } from './github-traffic.js';
 import { fleetTemplateProperties } from './fleet-templates.js';
 import type { SimJob } from './fleet-types.js';
 import type { JobRateRule } from './options.js';
@@ -42,6 +43,7 @@ export class SimulatorControl {
   constructor(
     private readonly model: FleetModel,
     private readonly log: RequestLog,
+    private readonly github: GitHubTraffic,
   ) {}
 
   clock(): ClockView {
@@ -113,8 +115,17 @@ export class SimulatorControl {
     );
   }
 
+  /** Resets the GitHub traffic record too: both count what a run asked of the APIs. */
   resetCounters(): void {
     this.log.counters = new Map();
+    this.model.catchUp();
+    this.github.reset();
+  }
+
+  /** GitHub requests in simulated time since the counters were last reset: charged per hour, 304s, peaks, refusals. */
+  githubTraffic(): GitHubTrafficView {
+    this.model.catchUp();
+    return this.github.view();
   }
 
   /** Mutating API requests, oldest first; `since` skips entries with seq ≤ since; `endpoint` may use `*`. */

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 import { GitHubApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
-import { GitHubTraffic } from './github-traffic.js';
+import type { GitHubTraffic } from './github-traffic.js';
 import { Random } from './random.js';
 import type { ApiResponse } from './routing.js';
 
@@ -63,12 +63,12 @@ export class GitHubLimits {
   private readonly windows = new Map<string, Window>();
   private readonly traffic = new Map<string, ClientTraffic>();
   private readonly random: Random;
-  /** What the requests cost, for the control API: a run's budget is measured here, not guessed. */
-  readonly record: GitHubTraffic;
-
-  constructor(private readonly model: FleetModel) {
+  constructor(
+    private readonly model: FleetModel,
+    /** What the requests cost, for the control API: a run's budget is measured here, not guessed. */
+    private readonly record: GitHubTraffic,
+  ) {
     this.random = new Random(model.seed, 'github-limits');
-    this.record = new GitHubTraffic(() => model.now());
   }
 
   /** Counts a request in; `done` must be called once its answer has gone out. */

@@ -16,6 +16,7 @@ import { SimulatorControl } from './control.js';
 import type { FaultConfigInput } from './faults.js';
 import { FleetModel } from './fleet-model.js';
 import { githubRoutes } from './github-api.js';
+import { GitHubTraffic } from './github-traffic.js';
 import {
   DEFAULT_INITIAL_VERSION,
   DEFAULT_JOB_RATES,
@@ -54,6 +55,7 @@ export type { FaultConfig, FaultConfigInput, EndpointFault } from './faults.js';
 export type { JobRateRule, SimulatorTimings, InitialRelease } from './options.js';
 export type { PublishReleaseInput } from './releases.js';
 export type { EndpointCounter, MutationLogEntry } from './request-log.js';
+export type { GitHubTrafficHour, GitHubTrafficView } from './github-traffic.js';
 export { DEFAULT_INITIAL_VERSION, DEFAULT_JOB_RATES, DEFAULT_SEED, DEFAULT_TIMINGS } from './options.js';
 export { SimulatorControl } from './control.js';
 export { FleetModel } from './fleet-model.js';
@@ -133,13 +135,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const webhooks = new WebhookSender(model);
   webhooks.configure(options.webhook);
   const log = new RequestLog();
-  const control = new SimulatorControl(model, log);
+  const githubTraffic = new GitHubTraffic(() => model.now());
+  const control = new SimulatorControl(model, log, githubTraffic);
   if (options.faults !== undefined) control.setFaults(options.faults);
   const simulator = new SimulatorServer(
     model,
     log,
     [...controlRoutes(control), ...computeRoutes(model), ...githubRoutes(model)],
     seed,
+    githubTraffic,
   );
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

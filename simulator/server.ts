@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ComputeApiError, ControlApiError, GitHubApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
 import { GitHubLimits, type GitHubTicket } from './github-limits.js';
+import type { GitHubTraffic } from './github-traffic.js';
 import { injectedError } from './injected-errors.js';
 import { CallLatency, realWaitMs } from './latency.js';
 import { isNetworkFault, resetConnection, sendBadGateway } from './network-faults.js';
@@ -31,8 +32,9 @@ export class SimulatorServer {
     readonly log: RequestLog,
     routes: readonly Route[],
     seed: number,
+    githubTraffic: GitHubTraffic,
   ) {
-    this.githubLimits = new GitHubLimits(model);
+    this.githubLimits = new GitHubLimits(model, githubTraffic);
     this.latency = new CallLatency(new Random(seed, 'latency'));
     this.routes = new RouteTable(routes);
     this.server = createServer((request, response) => {
