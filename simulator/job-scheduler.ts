@@ -1,7 +1,7 @@
 /**
  * GitHub's side of the work: jobs arrive on each pool (environment/group/type) as a Poisson process or on demand,
  * wait in the pool's queue until a runner that is not on a deprecated version is idle, run, and end in success or
- * failure (or are cancelled: left in the queue a day, or killed with their VM). A finished ephemeral runner
+ * failure (or are cancelled: left in the queue too long, or killed with their VM). A finished ephemeral runner
  * leaves GitHub and its VM deletes itself; some failed runs are re-run.
  */
 import { scalesOnCpu } from './cpu-autoscaler.js';
@@ -17,7 +17,7 @@ const HOUR_MS = 3600 * 1000;
 const RECENT_JOBS_KEPT = 5000;
 
 /** What the job scheduler asks of the MIGs. */
-export interface JobSchedulerListener {
+export interface JobSchedulerMigs {
   /** Demand on the MIG changed: its autoscaler should look again. */
   scheduleAutoscale(mig: SimMig): void;
   /** The VM of a runner that finished its job asks its MIG to delete it (ExecStopPost delete_self). */
@@ -34,7 +34,7 @@ export class JobScheduler {
   constructor(
     private readonly store: FleetStore,
     private readonly lifecycle: InstanceLifecycle,
-    private readonly listener: JobSchedulerListener,
+    private readonly migs: JobSchedulerMigs,
     private jobRates: readonly JobRateRule[],
   ) {
     this.jobRandom = new Random(store.seed, 'jobs');
@@ -105,7 +105,7 @@ export class JobScheduler {
     } else {
       this.dropExpiredJobs(pool);
       pool.queue.push(job);
-      for (const mig of pool.migs) this.listener.scheduleAutoscale(mig);
+      for (const mig of pool.migs) this.migs.scheduleAutoscale(mig);
     }
     return job;
   }
@@ -143,7 +143,7 @@ export class JobScheduler {
     this.store.jobListener?.('in_progress', job);
     // A VM that starts working raises the CPU a CPU autoscaler watches; the queue-driven one saw the job queue.
     if (scalesOnCpu(this.store.fleet, runner.instance.mig.ref, this.store.behaviours.cpuAutoscaler)) {
-      this.listener.scheduleAutoscale(runner.instance.mig);
+      this.migs.scheduleAutoscale(runner.instance.mig);
     }
     const duration = job.meanDurationMs * (0.5 + this.jobRandom.next());
     this.store.schedule(this.store.now() + Math.max(1000, Math.round(duration)), () => {
@@ -167,7 +167,7 @@ export class JobScheduler {
     const life = instance.incarnation;
     this.store.schedule(this.store.now() + this.store.timings.selfDeleteSeconds * 1000, () => {
       if (instance.incarnation === life && this.lifecycle.alive(instance)) {
-        this.listener.selfDelete(instance);
+        this.migs.selfDelete(instance);
       }
     });
   }
