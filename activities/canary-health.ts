@@ -340,17 +340,19 @@ function lastCanaryVmSeen(observations: CanaryObservations): number | undefined 
  * The missing-canary rule. Ephemeral canary VMs delete themselves after each job and the MIG brings them back as it
  * scales out, so a moment without any is normal. It is evidence only while the MIG wants `expected` (> 0) canary
  * VMs and none has been seen for longer than a VM takes to boot and register (`graceMs`), counted from the canary's
- * start or from the last canary VM the checks saw.
+ * start or from the last canary VM the checks saw. Nor is it evidence while the canary's VM is on its way (room was
+ * just made for it) or held back by old VMs that are all running jobs.
  */
 export function canaryAbsenceProblem(input: {
   readonly observations: CanaryObservations;
   readonly canaryVmsNow: number;
+  readonly heldBack: boolean;
   readonly expected: number;
   readonly since: number;
   readonly now: number;
   readonly graceMs: number;
 }): string | undefined {
-  if (input.expected === 0 || input.canaryVmsNow > 0) return undefined;
+  if (input.expected === 0 || input.canaryVmsNow > 0 || input.heldBack) return undefined;
   const lastSeen = lastCanaryVmSeen(input.observations);
   const absentSince = Math.max(input.since, lastSeen ?? input.since);
   const minutes = Math.round((input.now - absentSince) / 60_000);

@@ -22,10 +22,17 @@ interface RoomProgress {
   readonly roomFor?: readonly string[];
 }
 
+export interface RoomOutcome {
+  /** Old VMs replaced (their runners removed from GitHub first) to make room on the template. */
+  readonly replaced: string[];
+  /** VMs the template still lacks room for: every old runner left is busy, and its VM leaves after its job. */
+  readonly waitingForBusy: number;
+}
+
 /**
  * Makes the MIG hold `wanted` VMs on `template` (fewer if its target size is smaller), counting the VMs already on
- * it and the free slots the MIG fills by itself. Returns the old VMs it had replaced; none when every old runner is
- * busy, as the canary then gets its VM when one of their jobs ends.
+ * it and the free slots the MIG fills by itself. Old VMs whose runners are busy are never touched: the template
+ * then gets its VM when one of their jobs ends.
  *
  * `remember` heartbeats the runners removed so far, so a retried attempt replaces those VMs instead of removing
  * more runners; an activity that heartbeats progress of its own (a wait) leaves it off.
@@ -36,7 +43,7 @@ export async function makeRoomFor(
   template: string,
   wanted: number,
   { remember }: { readonly remember: boolean },
-): Promise<string[]> {
+): Promise<RoomOutcome> {
   const reads = runtime.retryingReads();
   const [igm, managed] = await Promise.all([getMig(reads, mig), managedInstances(reads, mig)]);
   const instanceUrl = new Map(managed.map((instance) => [instance.name ?? '', instance.instance ?? '']));
@@ -47,7 +54,7 @@ export async function makeRoomFor(
   const freeSlots = Math.max(0, targetSize - live.length);
   const onTemplate = live.filter((instance) => instance.instanceTemplate === template).length;
   const needed = Math.min(wanted, targetSize) - onTemplate - freeSlots;
-  if (needed <= 0) return [];
+  if (needed <= 0) return { replaced: [], waitingForBusy: 0 };
 
   // Replaceable: settled VMs of another template (one whose template GCP does not report yet is left alone).
   const replaceable = new Set(
@@ -78,11 +85,12 @@ export async function makeRoomFor(
       if (remember) runtime.heartbeat({ roomFor: chosen } satisfies RoomProgress);
     }
   }
+  const waitingForBusy = needed - chosen.length;
   if (chosen.length === 0) {
     runtime.log.info(`no idle old runner in ${mig.name} to make room on ${template}; it waits for a job to end`, {
       mig: mig.name,
     });
-    return [];
+    return { replaced: [], waitingForBusy };
   }
 
   // The call takes no requestId; a retry after a lost answer reads again first and finds these VMs already being
@@ -105,5 +113,5 @@ export async function makeRoomFor(
   );
   await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
   runtime.log.info(what, { mig: mig.name, replaced: chosen, template });
-  return chosen;
+  return { replaced: chosen, waitingForBusy };
 }

@@ -324,7 +324,10 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
 
     async canaryMig({ mig, template, canarySize, observed }) {
       const result = await updateVersions(mig, 'canary', (state) => planCanary(state, template, canarySize), observed);
-      return { ...result, madeRoom: await makeRoomFor(runtime, mig, template, canarySize, { remember: true }) };
+      return {
+        ...result,
+        madeRoom: (await makeRoomFor(runtime, mig, template, canarySize, { remember: true })).replaced,
+      };
     },
 
     async promoteCanary({ mig, template, observed }) {
@@ -338,7 +341,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     async directUpdate({ mig, template, observed }) {
       const result = await updateVersions(mig, 'update', (state) => planDirect(state, template), observed);
       // The rollout verifies a direct update by one VM on the new template; the rest follow in convergence.
-      return { ...result, madeRoom: await makeRoomFor(runtime, mig, template, 1, { remember: true }) };
+      return { ...result, madeRoom: (await makeRoomFor(runtime, mig, template, 1, { remember: true })).replaced };
     },
 
     async getAutoscaling(mig) {
@@ -592,14 +595,16 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       // A MIG scaled in below the canary's size keeps fewer canary VMs, none at size 0.
       const expected = Math.min(canarySize, igm.targetSize ?? 0);
       // A canary VM that ran its job and deleted itself leaves no slot when the MIG stays at its size with old
-      // VMs: the canary would be missing until one of them ran a job. Room made now is a canary on its way.
-      const madeRoom =
+      // VMs: the canary would be missing until one of them ran a job. Room made now is a canary on its way, and a
+      // MIG whose old runners are all busy holds the canary back through no fault of the canary's.
+      const room =
         instances.length === 0 && expected > 0 && canaryVersion !== undefined
           ? await makeRoomFor(runtime, mig, canaryTemplate, expected, { remember: false })
-          : [];
+          : { replaced: [], waitingForBusy: 0 };
       const absence = canaryAbsenceProblem({
         observations,
-        canaryVmsNow: instances.length + madeRoom.length,
+        canaryVmsNow: instances.length,
+        heldBack: room.replaced.length > 0 || room.waitingForBusy > 0,
         expected,
         since: started,
         now,

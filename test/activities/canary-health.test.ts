@@ -270,10 +270,17 @@ describe('canary health rules', () => {
     const since = Date.parse('2026-01-01T00:00:00Z');
     const seenAt = (minutes: number) => new Date(since + minutes * minute).toISOString();
     const gone = { vms: [{ name: 'm-a', lives: [seenAt(0)], registered: true, lastSeen: seenAt(30) }] };
-    const absence = (observations: CanaryObservations, nowMinutes: number, expected = 1, canaryVmsNow = 0) =>
+    const absence = (
+      observations: CanaryObservations,
+      nowMinutes: number,
+      expected = 1,
+      canaryVmsNow = 0,
+      heldBack = false,
+    ) =>
       canaryAbsenceProblem({
         observations,
         canaryVmsNow,
+        heldBack,
         expected,
         since,
         now: since + nowMinutes * minute,
@@ -292,5 +299,7 @@ describe('canary health rules', () => {
     // Scaled in to no VMs at all, or a canary VM present: nothing is missing.
     assert.equal(absence(gone, 600, 0), undefined);
     assert.equal(absence({ vms: [] }, 600, 1, 1), undefined);
+    // Room just made for the canary, or every old VM busy with a job: the canary is not at fault.
+    assert.equal(absence(gone, 600, 1, 0, true), undefined);
   });
 });

@@ -193,6 +193,22 @@ describe('room for a canary on a quiet MIG', () => {
     assert.deepEqual(fx.sim.control.jobs().killed, []);
   });
 
+  test('a canary held back by old VMs that all run jobs is not reported absent, and no job is killed', async () => {
+    const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-gpu-us-west1' };
+    const template = newTemplate('presubmit', 'gpu');
+    const since = fx.sim.control.clock().now;
+    await canaryThatLeft(mig, template);
+    // At once: given time, the autoscaler would add a VM for the busy one, and the canary would get it.
+    const busy = occupyOneRunner(fx, mig, { group: 'presubmit', type: 'gpu' }, 600);
+    const health = await fx.run('canaryHealth', { mig, canaryTemplate: template, since });
+    assert.ok(
+      !health.problems.some((problem) => /no VM has run the canary template/.test(problem)),
+      health.problems.join('; '),
+    );
+    assert.ok(vms(mig).some((vm) => vm.name === busy.name && vm.runner?.busy === true));
+    assert.deepEqual(fx.sim.control.jobs().killed, []);
+  });
+
   test('a direct update of a one-VM MIG replaces its idle VM so the update can be verified', async () => {
     const mig = { region: 'us-central1', name: 'gh-runner-presubmit-a100-us-central1' };
     await grow(fx, mig, 1);
