@@ -5,14 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { migNameOf, selectMigRefs, zonesOf } from '../runner-config/matrix.js';
+import { migNameOf, selectMigRefs } from '../runner-config/matrix.js';
 import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import { SelectorError } from '../runner-config/selectors.js';
 import type { AutoscalingBounds } from '../runner-config/types.js';
 import { FailureType, permanentFailure, toFailure } from './failures.js';
 import {
   getMig,
-  instanceCreationTimes,
   managedInstances,
   migVersions,
   operationOf,
@@ -49,7 +48,6 @@ import type {
   MigSnapshot,
   MigUpdateResult,
   MigVersion,
-  ObservedMig,
   RolloutActivities,
   RunnerInfo,
 } from './types.js';
@@ -92,31 +90,13 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
    * Plans the change against the MIG's current versions and patches only when the plan says so. The patch
    * carries the fingerprint of the state it was planned on (a concurrent writer makes GCP answer 412) and a
    * requestId tied to this activity and that fingerprint, so a re-sent patch is deduplicated by GCP.
-   * `observed` (a snapshot the workflow already holds, e.g. from selectMigs) saves the read; if it is stale the
-   * 412 sends us back to a fresh read within the same attempt.
    */
   async function updateVersions(
     mig: MigLocator,
     action: string,
     plan: (state: MigState) => UpdatePlan,
-    observed?: ObservedMig,
   ): Promise<MigUpdateResult> {
-    if (observed !== undefined) {
-      try {
-        return await patchVersions(mig, action, plan, { ...mig, ...observed });
-      } catch (error) {
-        if ((error as { type?: string }).type !== FailureType.STALE_FINGERPRINT) throw error;
-      }
-    }
-    return patchVersions(mig, action, plan, await describe(mig, false));
-  }
-
-  async function patchVersions(
-    mig: MigLocator,
-    action: string,
-    plan: (state: MigState) => UpdatePlan,
-    state: MigState & { fingerprint: string },
-  ): Promise<MigUpdateResult> {
+    const state = await describe(mig, false);
     const decided = plan(state);
     if (decided.kind === 'already-applied') {
       runtime.log.info(`${action}: MIG ${mig.name} already in the requested state`, { mig: mig.name });
@@ -288,29 +268,18 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
         ),
       );
       const found = perRegion.flat().sort((a, b) => (a.igm.name ?? '').localeCompare(b.igm.name ?? ''));
-      const includeInstances = selection.includeInstances ?? true;
       return Promise.all(
         found.map(({ region, igm }) =>
-          limit(async () => {
-            const instances = includeInstances
-              ? await managedInstances(runtime, { region, name: igm.name ?? '' })
-              : undefined;
-            return toSnapshot(fleet.namePrefix, region, igm, instances);
-          }),
+          limit(async () =>
+            toSnapshot(
+              fleet.namePrefix,
+              region,
+              igm,
+              await managedInstances(runtime, { region, name: igm.name ?? '' }),
+            ),
+          ),
         ),
       );
-    },
-
-    async describeMig(mig) {
-      return describe(mig);
-    },
-
-    async listManagedInstances(mig) {
-      const [instances, createdAt] = await Promise.all([
-        managedInstances(runtime, mig),
-        instanceCreationTimes(runtime, mig, zonesOf(fleet, mig.region)),
-      ]);
-      return instances.map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')));
     },
 
     async missingTemplates(names) {
@@ -322,24 +291,24 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       return createVersionTemplates(runtime, input);
     },
 
-    async canaryMig({ mig, template, canarySize, observed }) {
-      const result = await updateVersions(mig, 'canary', (state) => planCanary(state, template, canarySize), observed);
+    async canaryMig({ mig, template, canarySize }) {
+      const result = await updateVersions(mig, 'canary', (state) => planCanary(state, template, canarySize));
       return {
         ...result,
         madeRoom: (await makeRoomFor(runtime, mig, template, canarySize, { remember: true })).replaced,
       };
     },
 
-    async promoteCanary({ mig, template, observed }) {
-      return updateVersions(mig, 'promote canary', (state) => planPromote(state, template), observed);
+    async promoteCanary({ mig, template }) {
+      return updateVersions(mig, 'promote canary', (state) => planPromote(state, template));
     },
 
-    async rollbackCanary({ mig, canaryTemplate, observed }) {
-      return updateVersions(mig, 'roll back canary', (state) => planRollback(state, canaryTemplate), observed);
+    async rollbackCanary({ mig, canaryTemplate }) {
+      return updateVersions(mig, 'roll back canary', (state) => planRollback(state, canaryTemplate));
     },
 
-    async directUpdate({ mig, template, observed }) {
-      const result = await updateVersions(mig, 'update', (state) => planDirect(state, template), observed);
+    async directUpdate({ mig, template }) {
+      const result = await updateVersions(mig, 'update', (state) => planDirect(state, template));
       // The rollout verifies a direct update by one VM on the new template; the rest follow in convergence.
       return { ...result, madeRoom: (await makeRoomFor(runtime, mig, template, 1, { remember: true })).replaced };
     },
@@ -441,7 +410,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
       });
     },
 
-    async drainIdleRunners({ mig, keepTemplate, stuckAfterMinutes, dryRun = false }) {
+    async drainIdleRunners({ mig, keepTemplate, dryRun = false }) {
       // VMs whose runners an earlier attempt already removed from GitHub: they are idle for good, and without
       // this memory a retry would no longer see them as runners and leave them running.
       const resumed = runtime.previousHeartbeat<{ deregistered: string[] }>()?.deregistered ?? [];
@@ -483,17 +452,6 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
 
       const removedStuck: string[] = [];
       const online = new Set(runners.filter((runner) => runner.online).map((runner) => runner.name));
-      if (stuckAfterMinutes !== undefined) {
-        const createdAt = await instanceCreationTimes(reads, mig, zonesOf(fleet, mig.region));
-        const cutoff = runtime.now().getTime() - stuckAfterMinutes * 60_000;
-        for (const instance of instances) {
-          const created = Date.parse(createdAt.get(instance.name) ?? '');
-          const settled = instance.status === 'RUNNING' && instance.currentAction === 'NONE';
-          if (settled && !online.has(instance.name) && created <= cutoff && !deregistered.includes(instance.name)) {
-            removedStuck.push(instance.name);
-          }
-        }
-      }
       if (keepTemplate !== undefined) {
         // A VM on another template without an online runner runs no job, whatever its state: booting, stuck,
         // crashing and being recreated by the MIG (a boot-looping canary), or dead with its registration left
@@ -506,8 +464,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
             instance.instanceTemplate !== keepTemplate &&
             instance.currentAction !== 'DELETING' &&
             !online.has(instance.name) &&
-            !deregistered.includes(instance.name) &&
-            !removedStuck.includes(instance.name)
+            !deregistered.includes(instance.name)
           ) {
             removedStuck.push(instance.name);
           }

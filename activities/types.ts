@@ -58,18 +58,7 @@ export interface MigSelection {
   readonly regions: string;
   readonly groups: string;
   readonly types: string;
-  /**
-   * List each MIG's instances to fill `instancesByTemplate` (one extra call per MIG). Default true; a
-   * selection that only checks versions and stability passes false and gets an empty record.
-   */
-  readonly includeInstances?: boolean;
 }
-
-/**
- * What a caller already knows about a MIG (e.g. the MigSnapshot from selectMigs). Passing it to a version
- * change saves the activity its own read; a stale one costs one 412 and a fresh read, never a wrong patch.
- */
-export type ObservedMig = Pick<MigSnapshot, 'versions' | 'fingerprint' | 'distributionShape'>;
 
 /** Result of a MIG mutation: `applied: false` means the MIG already was in the requested state. */
 export interface MigUpdateResult {
@@ -87,8 +76,8 @@ export interface DrainResult {
   /** Runners that were running a job (GitHub answered 422, or reported busy) and were left alone. */
   readonly skippedBusy: readonly string[];
   /**
-   * VMs deleted without ever having a runner: settled ones older than `stuckAfterMinutes`, and, with a
-   * `keepTemplate`, every VM on another template in any state (booting, or boot-looping under repairs).
+   * VMs deleted without an online runner: with a `keepTemplate`, every VM on another template in any state
+   * (booting, boot-looping under repairs, or dead with an offline registration left behind).
    */
   readonly removedStuck: readonly string[];
 }
@@ -172,8 +161,6 @@ export interface RolloutActivities {
   /** The fleet definition the worker runs with (recorded once in history, then used deterministically). */
   loadFleet(): Promise<FleetDefinition>;
   selectMigs(selection: MigSelection): Promise<MigSnapshot[]>;
-  describeMig(mig: MigLocator): Promise<MigSnapshot>;
-  listManagedInstances(mig: MigLocator): Promise<ManagedInstanceInfo[]>;
   /** Names of the given templates that do not exist. */
   missingTemplates(names: readonly string[]): Promise<string[]>;
   /** Creates every template of a version from the fleet definition; existing identical templates count as done. */
@@ -183,17 +170,12 @@ export interface RolloutActivities {
     archiveDigests?: Readonly<Record<string, string>>;
   }): Promise<{ created: string[]; existing: string[] }>;
 
-  canaryMig(input: {
-    mig: MigLocator;
-    template: string;
-    canarySize: number;
-    observed?: ObservedMig;
-  }): Promise<MigUpdateResult>;
+  canaryMig(input: { mig: MigLocator; template: string; canarySize: number }): Promise<MigUpdateResult>;
   /** `template` (the canary's) lets a retry recognise a promotion that already happened as applied. */
-  promoteCanary(input: { mig: MigLocator; template?: string; observed?: ObservedMig }): Promise<MigUpdateResult>;
+  promoteCanary(input: { mig: MigLocator; template?: string }): Promise<MigUpdateResult>;
   /** `canaryTemplate` makes a rollback of an already promoted canary fail instead of reporting success. */
-  rollbackCanary(input: { mig: MigLocator; canaryTemplate?: string; observed?: ObservedMig }): Promise<MigUpdateResult>;
-  directUpdate(input: { mig: MigLocator; template: string; observed?: ObservedMig }): Promise<MigUpdateResult>;
+  rollbackCanary(input: { mig: MigLocator; canaryTemplate?: string }): Promise<MigUpdateResult>;
+  directUpdate(input: { mig: MigLocator; template: string }): Promise<MigUpdateResult>;
 
   getAutoscaling(mig: MigLocator): Promise<AutoscalingBounds>;
   setAutoscaling(input: { mig: MigLocator; bounds: AutoscalingBounds }): Promise<AutoscalingBounds>;
@@ -214,12 +196,7 @@ export interface RolloutActivities {
    * Removes idle runners (GitHub first, then the VM through the MIG), optionally only those not on `keepTemplate`;
    * with `keepTemplate` it also deletes the VMs on other templates that have no runner, whatever their state.
    */
-  drainIdleRunners(input: {
-    mig: MigLocator;
-    keepTemplate?: string;
-    stuckAfterMinutes?: number;
-    dryRun?: boolean;
-  }): Promise<DrainResult>;
+  drainIdleRunners(input: { mig: MigLocator; keepTemplate?: string; dryRun?: boolean }): Promise<DrainResult>;
 
   /**
    * Boot loops, VMs without runners and the job failure-rate gate. Jobs are read from the config repo's Actions

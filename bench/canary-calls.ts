@@ -97,14 +97,12 @@ async function rolloutActivities(fleet: FleetDefinition, concurrency: number): P
     const activities = simulatorActivities(sim, { pollIntervalMs: 100 });
     const started = performance.now();
     await inActivity(() => activities.missingTemplates(versionTemplates(fleet, VERSION).map((ref) => ref.name)));
-    // Instances are what the plan shows, not what a canary needs.
     const migs = await inActivity(() =>
       activities.selectMigs({
         environment: 'prod',
         regions: 'all',
         groups: 'all',
         types: canaryTypes(fleet),
-        includeInstances: false,
       }),
     );
     const limit = pLimit(concurrency);
@@ -112,7 +110,7 @@ async function rolloutActivities(fleet: FleetDefinition, concurrency: number): P
       migs.map((mig) =>
         limit(async () => {
           const template = templateName(fleet.namePrefix, mig.ref.group, mig.ref.type, VERSION);
-          const result = await inActivity(() => activities.canaryMig({ mig, template, canarySize: 1, observed: mig }));
+          const result = await inActivity(() => activities.canaryMig({ mig, template, canarySize: 1 }));
           if (!result.applied) throw new Error(`canary of ${mig.name} was not applied`);
         }),
       ),

@@ -77,7 +77,6 @@ for (const name of values.migs) {
         // Measured by the activity, on the simulator's clock.
         runnersReadyTimeout: DEFAULT_ROLLOUT_TIMING.runnersReadyTimeout,
         approvalReminderInterval: compressed(DEFAULT_ROLLOUT_TIMING.approvalReminderInterval),
-        testPassPollInterval: compressed(DEFAULT_ROLLOUT_TIMING.testPassPollInterval),
         migWorkerLivenessInterval: compressed(DEFAULT_ROLLOUT_TIMING.migWorkerLivenessInterval),
         maxConcurrency: name === 'default' ? DEFAULT_ROLLOUT_TIMING.maxConcurrency : 32,
       },

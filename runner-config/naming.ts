@@ -63,11 +63,6 @@ export function templateName(prefix: string, group: string, type: string, versio
   return checkGcpName(`${prefix}-${group}-${type}-${version}`, 'instance template');
 }
 
-/** The zone is `<region>-<letter>`; the region is the zone minus its last segment. */
-export function regionOfZone(zone: string): string {
-  return zone.slice(0, zone.lastIndexOf('-'));
-}
-
 function checkGcpName(name: string, what: string): string {
   if (name.length > GCP_NAME_MAX_LENGTH) {
     throw new NamingError(

@@ -9,8 +9,6 @@ import { defineSignal } from '@temporalio/workflow';
 import type { AutoscalingBounds } from '../runner-config/types.js';
 import type { MigLocator, MigVersion } from '../activities/types.js';
 
-export const MIG_WORKER_WORKFLOW_TYPE = 'migWorker';
-
 /** One activity call on the MIG. */
 export type MigStep =
   | { readonly kind: 'get-autoscaling' }

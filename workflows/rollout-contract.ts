@@ -71,8 +71,6 @@ export interface RolloutTiming {
   readonly convergeInterval: string;
   /** A pending approval records a reminder this often; approvals never expire. */
   readonly approvalReminderInterval: string;
-  /** How often an automatic test pass counts jobs on the new runners. */
-  readonly testPassPollInterval: string;
   /** How often idle per-MIG workers check that their rollout still exists. */
   readonly migWorkerLivenessInterval: string;
   /** Continue as new above this many history events (or when the server suggests it). */
@@ -87,7 +85,6 @@ export const DEFAULT_ROLLOUT_TIMING: RolloutTiming = {
   runnersReadyTimeout: '1 hour',
   convergeInterval: '10 minutes',
   approvalReminderInterval: '12 hours',
-  testPassPollInterval: '10 minutes',
   migWorkerLivenessInterval: '6 hours',
   maxHistoryEvents: 2000,
   maxConcurrency: 4,
@@ -114,8 +111,6 @@ export interface RolloutInput {
   readonly allowTestingVersion?: boolean;
   /** Who started the rollout (recorded). */
   readonly requestedBy: string;
-  /** Pass the test gate automatically once this many jobs succeeded on the new runners and none failed. */
-  readonly testPass?: { readonly minJobs: number };
   readonly timing?: Partial<RolloutTiming>;
   /** Set by the workflow itself when it continues as new; never by callers. */
   readonly continued?: RolloutCarry;

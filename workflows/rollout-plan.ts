@@ -63,9 +63,6 @@ export function inputProblems(input: RolloutInput): PreflightProblem[] {
     if (problem !== undefined) invalid(`${what}: ${problem}`);
   }
   if (input.requestedBy.trim() === '') invalid('requestedBy must name who starts the rollout');
-  if (input.testPass !== undefined && !(Number.isInteger(input.testPass.minJobs) && input.testPass.minJobs > 0)) {
-    invalid(`testPass.minJobs must be a positive integer, got ${input.testPass.minJobs}`);
-  }
   const timing = resolveTiming(input);
   const durations = { ...timing, ...(input.soak === undefined ? {} : { soak: input.soak }) };
   for (const [name, value] of Object.entries(durations)) {

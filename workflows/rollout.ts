@@ -495,11 +495,7 @@ class RolloutRun {
     );
     if (!updated) return;
     if (!(await this.verify(testing.filter((mig) => mig.phase === 'updated')))) return;
-    await this.gate(
-      'test',
-      'test approval: runners on the new version are online in the testing group',
-      this.input.testPass === undefined ? undefined : (): Promise<boolean> => this.automaticTestPass(),
-    );
+    await this.gate('test', 'test approval: runners on the new version are online in the testing group');
     if (this.stopping) return;
     const restored = await this.operate(
       testing.filter((mig) => mig.phase === 'updated'),
@@ -568,7 +564,6 @@ class RolloutRun {
     await this.gate(
       'promote',
       `promote approval: the soak of ${this.plan().soak} passed its health gates`,
-      undefined,
       auto ? 'autoPromote' : undefined,
     );
     if (this.stopping) return;
@@ -724,14 +719,9 @@ class RolloutRun {
 
   /**
    * Waits until `stage` is approved (or the rollout stops). Never times out: a reminder is recorded at each
-   * reminder interval. `poll` may approve automatically; `auto` approves at once, recorded as such.
+   * reminder interval. `auto` approves at once, recorded as such.
    */
-  private async gate(
-    stage: ApprovalStage,
-    waitsFor: string,
-    poll?: () => Promise<boolean>,
-    auto?: string,
-  ): Promise<void> {
+  private async gate(stage: ApprovalStage, waitsFor: string, auto?: string): Promise<void> {
     const approved = (): boolean => this.state.approvals.some((approval) => approval.stage === stage);
     if (approved() || this.stopping) return;
     if (this.input.autoApprove === true || auto !== undefined) {
@@ -758,14 +748,12 @@ class RolloutRun {
       this.refreshDetails();
     }
     const reminderMs = durationMs(this.timing.approvalReminderInterval, 'approvalReminderInterval');
-    const pollMs = durationMs(this.timing.testPassPollInterval, 'testPassPollInterval');
     let reminderDue = Date.now() + reminderMs;
     while (!approved() && !this.stopping) {
-      const wait = Math.max(1, Math.min(reminderDue - Date.now(), poll === undefined ? Infinity : pollMs));
+      const wait = Math.max(1, reminderDue - Date.now());
       await condition(() => approved() || this.stopping || this.shouldContinueAsNew(), wait);
       if (approved() || this.stopping) break;
       await this.continueAsNewIfDue();
-      if (poll !== undefined && (await poll())) break;
       if (Date.now() >= reminderDue) {
         const since = this.state.gate?.since ?? now();
         addTimeline(this.state, {
@@ -780,52 +768,6 @@ class RolloutRun {
     }
     this.state.gate = undefined;
     this.refreshDetails();
-  }
-
-  private automaticTestPassWithheld = false;
-
-  /** With `testPass` set: approves the test gate once enough jobs succeeded on the new runners and none failed. */
-  private async automaticTestPass(): Promise<boolean> {
-    const testPass = this.input.testPass;
-    if (testPass === undefined) return false;
-    let succeeded = 0;
-    let failed = 0;
-    for (const mig of this.migs('testing')) {
-      try {
-        const health = await this.canaryHealth(mig);
-        succeeded += health.canaryJobs.succeeded;
-        failed += health.canaryJobs.failed;
-      } catch (error) {
-        mig.problem = `job count failed: ${failureMessage(error)}`;
-      }
-    }
-    if (failed > 0) {
-      if (!this.automaticTestPassWithheld) {
-        this.automaticTestPassWithheld = true;
-        addTimeline(this.state, {
-          at: now(),
-          kind: 'test-pass-withheld',
-          message: `${failed} job(s) failed on the new runners; the test gate needs a manual approval`,
-        });
-        this.refreshDetails();
-      }
-      return false;
-    }
-    if (succeeded < testPass.minJobs) return false;
-    applyControl(
-      this.state,
-      {
-        kind: 'approve',
-        request: {
-          stage: 'test',
-          identity: 'test-pass',
-          reason: `${succeeded} job(s) succeeded on the new runners (needed ${testPass.minJobs}), none failed`,
-        },
-      },
-      now(),
-    );
-    this.refreshDetails();
-    return true;
   }
 
   /**

@@ -61,7 +61,6 @@ const DEMO_TIMING = {
   runnersReadyTimeout: '5 minutes',
   convergeInterval: '5 seconds',
   approvalReminderInterval: '10 minutes',
-  testPassPollInterval: '5 seconds',
   migWorkerLivenessInterval: '1 minute',
 } as const;
 

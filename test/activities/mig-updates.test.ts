@@ -66,14 +66,12 @@ describe('MIG selection and observation', () => {
       regions: 'us-\\w+1',
       groups: 'presubmit',
       types: 'cpu',
-      includeInstances: false,
     });
     const same = await fx.run('selectMigs', {
       environment: 'prod',
       regions: 'us-[a-z0-9_]+1',
       groups: 'presubmit',
       types: 'cpu',
-      includeInstances: false,
     });
     assert.ok(migs.length > 1, `found ${migs.map((mig) => mig.name).join(', ')}`);
     assert.deepEqual(
@@ -82,20 +80,17 @@ describe('MIG selection and observation', () => {
     );
   });
 
-  test('selectMigs without instances makes no per-MIG calls; testing MIGs are separate', async () => {
-    fx.sim.control.resetCounters();
+  test('testing MIGs are selected separately from prod', async () => {
     const migs = await fx.run('selectMigs', {
       environment: 'testing',
       regions: 'all',
       groups: 'presubmit',
       types: 'cpu',
-      includeInstances: false,
     });
     assert.deepEqual(
       migs.map((mig) => mig.name),
       ['gh-runner-testing-presubmit-cpu-us-west1'],
     );
-    assert.equal(fx.sim.control.counters()['compute.regionInstanceGroupManagers.listManagedInstances'], undefined);
   });
 
   test('a bad selector is a non-retryable INVALID_REQUEST', async () => {
@@ -106,25 +101,25 @@ describe('MIG selection and observation', () => {
     assert.equal(failure.nonRetryable, true);
   });
 
-  test('describeMig and listManagedInstances report versions, stability and per-instance facts', async () => {
-    const snapshot = await fx.run('describeMig', cpuWest);
+  test('a selected MIG reports its versions, stability, shape, fingerprint and instances per template', async () => {
+    const [snapshot] = await fx.run('selectMigs', {
+      environment: 'prod',
+      regions: cpuWest.region,
+      groups: 'presubmit',
+      types: 'cpu',
+    });
+    assert.ok(snapshot !== undefined);
+    assert.equal(snapshot.name, cpuWest.name);
     assert.equal(snapshot.isStable, true);
     assert.equal(snapshot.versionTargetReached, true);
     assert.equal(snapshot.distributionShape, 'EVEN');
-    assert.notEqual(snapshot.fingerprint, '');
-    const instances = await fx.run('listManagedInstances', cpuWest);
-    assert.equal(instances.length, snapshot.targetSize);
-    for (const instance of instances) {
-      assert.match(instance.name, /^gh-runner-presubmit-cpu-us-west1-[a-z0-9]+$/);
-      assert.match(instance.zone, /^us-west1-[abc]$/);
-      assert.equal(instance.instanceTemplate, template('presubmit', 'cpu', OLD));
-      assert.ok(!Number.isNaN(Date.parse(instance.createdAt)), `createdAt ${instance.createdAt}`);
-    }
+    assert.equal(snapshot.fingerprint, fx.sim.control.mig(cpuWest.name).fingerprint);
+    assert.deepEqual(snapshot.instancesByTemplate, { [template('presubmit', 'cpu', OLD)]: snapshot.targetSize });
   });
 
   test('a MIG that does not exist is MIG_NOT_FOUND, not retried', async () => {
     const failure = await failureOf(
-      fx.run('describeMig', { region: 'us-west1', name: 'gh-runner-presubmit-nope-us-west1' }),
+      fx.run('getAutoscaling', { region: 'us-west1', name: 'gh-runner-presubmit-nope-us-west1' }),
     );
     assert.equal(failure.type, FailureType.MIG_NOT_FOUND);
     assert.equal(failure.nonRetryable, true);
@@ -184,7 +179,7 @@ describe('canary, promote, rollback, direct update', () => {
 
   test('patches carry the fingerprint read and a name-based UUID requestId', async () => {
     const mig = { region: 'us-east4', name: 'gh-runner-presubmit-cpu-us-east4' };
-    const { fingerprint } = await fx.run('describeMig', mig);
+    const { fingerprint } = fx.sim.control.mig(mig.name);
     await fx.run('canaryMig', { mig, template: template('presubmit', 'cpu', NEW), canarySize: 2 });
     const [entry] = fx.sim.control
       .mutations({ endpoint: 'compute.regionInstanceGroupManagers.patch' })
@@ -287,57 +282,28 @@ describe('canary, promote, rollback, direct update', () => {
     assert.equal((await fx.run('directUpdate', { mig, template: template('postsubmit', 'cpu', NEW) })).applied, true);
   });
 
-  test('a stale observed snapshot costs one 412 and a fresh read, never a wrong patch', async () => {
-    const mig = { region: 'us-central1', name: 'gh-runner-presubmit-gpu-us-central1' };
-    const stale = await fx.run('describeMig', mig);
-    // Another writer changes the MIG after our read.
-    await fx.compute.migs.patch({
-      project: fx.sim.fleet.project,
-      region: mig.region,
-      instanceGroupManager: mig.name,
-      instanceGroupManagerResource: { updatePolicy: { minimalAction: 'REPLACE', type: 'PROACTIVE' } },
-    });
-    assert.notEqual(fx.sim.control.mig(mig.name).fingerprint, stale.fingerprint);
-    const newTemplate = template('presubmit', 'gpu', NEW);
-    const result = await fx.run('canaryMig', { mig, template: newTemplate, canarySize: 1, observed: stale });
-    assert.equal(result.applied, true);
-    const patches = fx.sim.control
-      .mutations({ endpoint: 'compute.regionInstanceGroupManagers.patch' })
-      .filter((entry) => entry.path.includes(`/${mig.name}?`));
-    assert.deepEqual(
-      patches.map((entry) => [entry.status, entry.effective]),
-      stale.fingerprint === fx.sim.control.mig(mig.name).fingerprint
-        ? [[200, true]]
-        : [
-            [412, false],
-            [200, true],
-          ],
-    );
-    assert.equal(fx.sim.control.mig(mig.name).versions[1]?.template, newTemplate);
-  });
-
   test('5xx and 403 rateLimitExceeded are retryable failures; 400 is not', async () => {
     const mig = { region: 'us-west1', name: 'gh-runner-postsubmit-gpu-us-west1' };
     fx.sim.control.setFaults({
       endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 503, count: 1 }],
     });
-    const unavailable = await failureOf(fx.run('describeMig', mig));
+    const unavailable = await failureOf(fx.run('getAutoscaling', mig));
     assert.equal(unavailable.type, FailureType.UNAVAILABLE);
     assert.equal(unavailable.nonRetryable, false);
     fx.sim.control.setFaults({
       endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 403, count: 1 }],
     });
-    const limited = await failureOf(fx.run('describeMig', mig));
+    const limited = await failureOf(fx.run('getAutoscaling', mig));
     assert.equal(limited.type, FailureType.RATE_LIMITED);
     assert.equal(limited.nonRetryable, false);
     fx.sim.control.setFaults({
       endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 429, count: 1 }],
     });
-    assert.equal((await failureOf(fx.run('describeMig', mig))).type, FailureType.RATE_LIMITED);
+    assert.equal((await failureOf(fx.run('getAutoscaling', mig))).type, FailureType.RATE_LIMITED);
     fx.sim.control.setFaults({
       endpoints: [{ endpoint: 'compute.regionInstanceGroupManagers.get', status: 400, count: 1 }],
     });
-    const invalid = await failureOf(fx.run('describeMig', mig));
+    const invalid = await failureOf(fx.run('getAutoscaling', mig));
     assert.equal(invalid.type, FailureType.INVALID_REQUEST);
     assert.equal(invalid.nonRetryable, true);
     fx.sim.control.clearFaults();

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
-import type { describeMigWithRetries } from '../fixtures/workflows/activity-retry.js';
+import type { getAutoscalingWithRetries } from '../fixtures/workflows/activity-retry.js';
 import { startTimeSkippingServer, uniqueNames } from '../helpers/temporal.js';
 import { startActivityFixture, type ActivityFixture } from './fixture.js';
 
@@ -40,14 +40,13 @@ test('503s and 403 rateLimitExceeded are retried by Temporal under the productio
   });
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities });
   const handle = await worker.runUntil(async () => {
-    const started = await env.client.workflow.start<typeof describeMigWithRetries>('describeMigWithRetries', {
+    const started = await env.client.workflow.start<typeof getAutoscalingWithRetries>('getAutoscalingWithRetries', {
       taskQueue,
       workflowId: workflowId(),
       args: [mig],
     });
-    const snapshot = await started.result();
-    assert.equal(snapshot.name, mig.name);
-    assert.equal(snapshot.versions[0]?.name, 'base');
+    const { min, max } = fx.sim.control.mig(mig.name).autoscaler;
+    assert.deepEqual(await started.result(), { min, max });
     return started;
   });
   fx.sim.control.clearFaults();

@@ -470,7 +470,6 @@ export const E2E_ROLLOUT_TIMING = {
   convergeInterval: '2 seconds',
   runnersReadyTimeout: '12 hours',
   approvalReminderInterval: '1 minute',
-  testPassPollInterval: '2 seconds',
   migWorkerLivenessInterval: '1 minute',
 } as const;
 

@@ -256,21 +256,6 @@ export class FakeFleet {
           .filter((mig): mig is FakeMig => mig !== undefined)
           .map((mig) => this.snapshot(mig));
       },
-      describeMig: async (locator) => {
-        await this.enter('describeMig', locator.name);
-        return this.snapshot(this.mig(locator.name));
-      },
-      listManagedInstances: async (locator) => {
-        await this.enter('listManagedInstances', locator.name);
-        return this.mig(locator.name).instances.map((template, index) => ({
-          name: `${locator.name}-${index}`,
-          zone: `${locator.region}-a`,
-          instanceTemplate: template,
-          status: 'RUNNING',
-          currentAction: 'NONE',
-          createdAt: new Date(0).toISOString(),
-        }));
-      },
       missingTemplates: async (names) => {
         await this.enter('missingTemplates');
         return names.filter((name) => !this.templates.has(name));

@@ -52,7 +52,7 @@ export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment
 
 /** A Temporal CLI dev server (in-memory unless dbFilename is given) for one test file. */
 export async function startDevServer(
-  options: { dbFilename?: string; ui?: boolean; searchAttributes?: boolean } = {},
+  options: { dbFilename?: string; ui?: boolean } = {},
 ): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
   return TestWorkflowEnvironment.createLocal({

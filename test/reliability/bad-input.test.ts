@@ -231,7 +231,6 @@ const INPUT_CASES: ReadonlyArray<readonly [string, Partial<RolloutInput>, RegExp
   ['a broken selector', { groups: '(' }, /groups: selector "\(" is not a valid regular expression/],
   ['a soak that is not a duration', { soak: 'a week or so' }, /"a week or so" is not a duration|a week or so/],
   ['no requester', { requestedBy: ' ' }, /requestedBy must name who starts the rollout/],
-  ['a zero test pass', { testPass: { minJobs: 0 } }, /testPass\.minJobs must be a positive integer, got 0/],
   ['zero concurrency', { timing: { maxConcurrency: 0 } }, /maxConcurrency must be a positive integer, got 0/],
   ['missing templates', {}, /instance template|template/],
 ];

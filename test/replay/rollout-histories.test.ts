@@ -42,7 +42,7 @@ test('a history whose recorded commands differ from the code fails replay', asyn
     (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'loadFleet',
   );
   assert.ok(scheduled?.activityTaskScheduledEventAttributes?.activityType);
-  scheduled.activityTaskScheduledEventAttributes.activityType.name = 'describeMig';
+  scheduled.activityTaskScheduledEventAttributes.activityType.name = 'selectMigs';
   await assert.rejects(
     Worker.runReplayHistory({ workflowBundle: bundle }, history, 'edited'),
     DeterminismViolationError,

@@ -56,7 +56,6 @@ test('input problems are all reported together', () => {
     environments: ['staging' as Environment],
     regions: '(',
     soak: 'forever',
-    testPass: { minJobs: 0 },
     timing: { maxConcurrency: 0, healthCheckInterval: 'often' },
   });
   const messages = problems.map((problem) => problem.message).join('\n');
@@ -66,7 +65,6 @@ test('input problems are all reported together', () => {
     /environment "staging"/,
     /^regions: /m,
     /requestedBy/,
-    /testPass.minJobs/,
     /maxConcurrency must be a positive integer/,
     /forever/,
     /often/,
