@@ -142,6 +142,12 @@ const PROCESSED_UPDATE_IDS_LIMIT = 500;
  */
 const BOUNDED_FAN_OUT_PATCH = 'bounded-fan-out';
 
+/**
+ * Runs that began after the soak's end, continued as new when its last wait ended, promoted without the round due
+ * at the end; their histories replay without it.
+ */
+const SOAK_LAST_ROUND_PATCH = 'soak-last-round';
+
 class RolloutRun {
   private readonly timing: RolloutTiming;
   private readonly state: RolloutState;
@@ -543,8 +549,7 @@ class RolloutRun {
     }
     const endsAt = Date.parse(this.state.soak.endsAt);
     const interval = durationMs(this.timing.healthCheckInterval, 'healthCheckInterval');
-    // A round cut short by a continue-as-new is finished first, even when the soak's end came meanwhile.
-    while (!this.stopping && (Date.now() < endsAt || this.unfinishedRound?.kind === 'health')) {
+    while (!this.stopping && this.soakRoundLeft(this.state.soak)) {
       if (this.unfinishedRound?.kind !== 'health') {
         // From the latest round, not from now: a continue-as-new during the wait must not restart it.
         const lastCheckAt = this.state.soak.lastCheckAt ?? this.state.soak.startedAt;
@@ -557,6 +562,18 @@ class RolloutRun {
       await this.checkHealth();
     }
     if (!this.stopping) this.enterStage('promote');
+  }
+
+  /**
+   * Whether the soak has a round of health checks to run: one cut short by a continue-as-new (finished first, even
+   * when the soak's end came meanwhile), or the round due at the soak's end. That one counts as done only once it
+   * has started, not once the end has passed: a run continued as new just as the last wait ended still owes it.
+   */
+  private soakRoundLeft(soak: NonNullable<RolloutState['soak']>): boolean {
+    if (this.unfinishedRound?.kind === 'health') return true;
+    const endsAt = Date.parse(soak.endsAt);
+    if (Date.parse(soak.lastCheckAt ?? soak.startedAt) >= endsAt) return false;
+    return Date.now() < endsAt || patched(SOAK_LAST_ROUND_PATCH);
   }
 
   private async promoteStage(): Promise<void> {

@@ -1,0 +1,127 @@
+/**
+ * The soak's rounds of health checks: each a health-check interval after the latest round began, the last at the
+ * soak's end, wherever a continue-as-new lands. A run that continued as new just as the last wait ended once
+ * promoted without that last round, so the canaries went unchecked for the soak's final interval.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, before, beforeEach, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import type proto from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { rollout } from '../../workflows/rollout.js';
+import { recordEscalationSignal } from '../../workflows/rollout-contract.js';
+import {
+  recordHistory,
+  rolloutTest,
+  rolloutWorkflowBundle,
+  testInput,
+  waitForState,
+  withRolloutWorker,
+} from '../helpers/rollout-harness.js';
+import { startTimeSkippingServer } from '../helpers/temporal.js';
+
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+
+/** Well above what the run holds when the soak's last wait begins, so signals can close the gap. */
+const MAX_HISTORY_EVENTS = 400;
+/** The events a workflow task woken by a timer or a signal counts: the wake-up, the task scheduled and started. */
+const EVENTS_BEFORE_A_TASK_SEES_THE_HISTORY = 3;
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+before(async () => {
+  bundle = await rolloutWorkflowBundle();
+});
+beforeEach(async () => {
+  env = await startTimeSkippingServer();
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+/** The current run's history once its latest workflow task is done and the run waits (queries add no event). */
+async function settledHistory(client: Client, workflowId: string): Promise<HistoryEvent[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const last = events.at(-1);
+    if (last?.workflowTaskCompletedEventAttributes || last?.timerStartedEventAttributes) return events;
+    if (Date.now() > deadline) throw new Error(`${workflowId} did not settle: last event ${JSON.stringify(last)}`);
+    await delay(20);
+  }
+}
+
+function eventTime(event: HistoryEvent): number {
+  return Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+}
+
+test('a continue-as-new as the soak ends, before its last round, still runs that round', async (t) => {
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
+  const { soakEndsAt, lastWaitRun, checks } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
+    const handle = await env.client.workflow.start(rollout, {
+      taskQueue,
+      workflowId,
+      args: [
+        testInput({
+          environments: ['prod'],
+          groups: 'presubmit',
+          types: 'cpu',
+          autoApprove: true,
+          soak: '2 hours',
+          timing: { healthCheckInterval: '1 hour', maxHistoryEvents: MAX_HISTORY_EVENTS },
+        }),
+      ],
+    });
+    await waitForState(handle, (s) => s.stage === 'soak', 'soak');
+    // Time moves on only by env.sleep until the result is awaited: past the first round, into the last wait.
+    await env.sleep('1 hour');
+    const soaking = await waitForState(
+      handle,
+      (s) => {
+        const roundAt = s.soak?.lastCheckAt;
+        const canaries = s.migs.filter((mig) => mig.role === 'canary');
+        return roundAt !== undefined && canaries.every((mig) => (mig.health?.checkedAt ?? '') >= roundAt);
+      },
+      'the first round done',
+    );
+    // Escalation notes during the wait bring the history to where the wake-up at the soak's end, and no earlier
+    // wake-up, passes the budget: the run continues as new when the last wait ends, before the last round.
+    let history = await settledHistory(env.client, workflowId);
+    const { runId } = await handle.describe();
+    for (let note = 0; history.length + EVENTS_BEFORE_A_TASK_SEES_THE_HISTORY <= MAX_HISTORY_EVENTS; note++) {
+      const length = history.length;
+      await handle.signal(recordEscalationSignal, { source: 'test', severity: 'info', message: `note ${note}` });
+      do history = await settledHistory(env.client, workflowId);
+      while (history.length === length);
+    }
+    assert.equal((await handle.describe()).runId, runId, 'still the run that waits for the soak to end');
+    await handle.result();
+    const lastWaitRun = (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    const nextRunId = lastWaitRun.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (nextRunId) await recordHistory(env.client, 'rollout-continued-at-soak-end-next-run', workflowId, nextRunId);
+    return { soakEndsAt: Date.parse(soaking.soak!.endsAt), lastWaitRun, checks: fake.calls };
+  });
+
+  const fired = lastWaitRun.filter((event) => event.timerFiredEventAttributes).at(-1);
+  assert.ok(fired !== undefined && eventTime(fired) >= soakEndsAt, 'the last wait ran to the soak end');
+  assert.ok(lastWaitRun.at(-1)?.workflowExecutionContinuedAsNewEventAttributes, 'then the run continued as new');
+  assert.ok(
+    lastWaitRun
+      .slice(lastWaitRun.indexOf(fired))
+      .every((event) => event.activityTaskScheduledEventAttributes?.activityType?.name !== 'canaryHealth'),
+    'before the last round began',
+  );
+
+  const rounds = new Map<string, number>();
+  for (const call of checks.filter((candidate) => candidate.activity === 'canaryHealth')) {
+    rounds.set(call.mig ?? '', (rounds.get(call.mig ?? '') ?? 0) + 1);
+  }
+  assert.equal(rounds.size, 2, 'both canaries checked');
+  assert.deepEqual(
+    [...rounds.values()],
+    [2, 2],
+    `a 2-hour soak at 1-hour intervals checks each canary at 1 hour and at the end: ${JSON.stringify([...rounds])}`,
+  );
+});
