@@ -9,7 +9,6 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import type { ActivityTiming } from '../activities/ports.js';
 import { defaultFleet } from '../runner-config/default-fleet.js';
 import { ENGINE_DEFECT_WORKAROUNDS, startSimulator } from '../simulator/index.js';
 import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
@@ -18,6 +17,7 @@ import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js
 import { CliError, EXIT_CODES } from './errors.js';
 import { waitForPoller } from './operations.js';
 import type { Output } from './output.js';
+import { timingAtSpeed } from './stack-timing.js';
 import { resolveTemporalCli } from './temporal-binary.js';
 
 export interface StackOptions {
@@ -26,12 +26,10 @@ export interface StackOptions {
   /** Temporal frontend port (0 = a free one); the Web UI listens on port + 1000. */
   readonly port: number;
   readonly simPort: number;
-  /** Simulated seconds per real second. */
+  /** Simulated seconds per real second; the engine's default intervals shrink by the same factor. */
   readonly speed: number;
   readonly taskQueue: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Shorter activity polling for demos. */
-  readonly activityTiming?: Partial<ActivityTiming>;
 }
 
 export interface Stack {
@@ -103,10 +101,12 @@ export async function startStack(output: Output, options: StackOptions): Promise
     const controller = new AbortController();
     let ready!: () => void;
     const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const timing = timingAtSpeed(options.speed);
     const worker = runWorker(workerConfig, {
       signal: controller.signal,
       onReady: ready,
-      ...(options.activityTiming === undefined ? {} : { activityTiming: options.activityTiming }),
+      fleet: { ...fleet, rollout: { ...fleet.rollout, timing: timing.rollout } },
+      activityTiming: timing.activities,
     });
     stopping.push(async () => {
       controller.abort();
