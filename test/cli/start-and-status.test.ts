@@ -1,11 +1,15 @@
 /**
- * `rollout start` against a real dev server, a worker and the simulator, where the rollout's own rules meet the
- * CLI's: a MIG caught mid-change is waited for by both.
+ * `rollout start` and `rollout status` against a real dev server, a worker and the simulator, where the rollout's
+ * own rules meet the CLI's: a MIG caught mid-change is waited for by both, and the status shows who sent each
+ * control as Temporal recorded it beside the identity the sender claimed.
  */
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { statusQuery, type RolloutState } from '../../workflows/rollout-contract.js';
+import { Client } from '@temporalio/client';
+import type { RolloutStatus } from '../../cli/commands/status.js';
+import { approveSignal, statusQuery, type RolloutState } from '../../workflows/rollout-contract.js';
 import { startE2eStack, type E2eStack } from '../helpers/e2e-stack.js';
 import { runRollout, type CliRun } from './run-cli.js';
 
@@ -72,6 +76,58 @@ test('start waits out a MIG caught mid-change as the rollout does: only when it 
   }
 });
 
+test('status shows each control with the identity claimed and the client identity Temporal recorded', async () => {
+  const version = '7777777777-abc';
+  const selection = ['--env', 'testing', '--groups', 'presubmit', '--types', 'cpu'];
+  assert.equal((await rollout('templates', 'create', '--version', version)).code, 0);
+  const run = await rollout('--json', 'start', '--version', version, ...selection, '--identity', 'alice');
+  assert.equal(run.code, 0, run.stderr);
+  const { workflowId } = JSON.parse(run.stdout) as { workflowId: string };
+  try {
+    await stageReached(workflowId, 'test');
+    assert.equal((await rollout('pause', workflowId, '--identity', 'bob', '--reason', 'lunch')).code, 0);
+    // Anyone can type any name: an approval claiming to be alice's, sent from somewhere else entirely.
+    const elsewhere = new Client({ connection: stack.client.connection, identity: 'mallory@laptop' });
+    await elsewhere.workflow.getHandle(workflowId).signal(approveSignal, { stage: 'test', identity: 'alice' });
+
+    const cliIdentity = `${process.pid}@${hostname()}`;
+    const json = await rollout('--json', 'status', workflowId);
+    assert.equal(json.code, 0, json.stderr);
+    const [status] = JSON.parse(json.stdout) as RolloutStatus[];
+    assert.deepEqual(
+      status?.controls?.map(({ name, kind, claimedIdentity, temporalIdentity, stage }) => ({
+        name,
+        kind,
+        claimedIdentity,
+        temporalIdentity,
+        stage,
+      })),
+      [
+        { name: 'pause', kind: 'update', claimedIdentity: 'bob', temporalIdentity: cliIdentity, stage: undefined },
+        {
+          name: 'approve-signal',
+          kind: 'signal',
+          claimedIdentity: 'alice',
+          temporalIdentity: 'mallory@laptop',
+          stage: 'test',
+        },
+      ],
+    );
+    assert.ok(status?.controls?.every((control) => !Number.isNaN(Date.parse(control.at))));
+
+    const human = await rollout('status', workflowId);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(
+      human.stdout,
+      /^ {2}controls received \(identity claimed, then the client identity Temporal recorded\):$/m,
+    );
+    assert.match(human.stdout, new RegExp(`^ {4}\\S+\\s+pause\\s+update\\s+bob\\s+${escape(cliIdentity)}$`, 'm'));
+    assert.match(human.stdout, /^ {4}\S+\s+approve-signal test\s+signal\s+alice\s+mallory@laptop$/m);
+  } finally {
+    await stack.client.workflow.getHandle(workflowId).terminate('test over');
+  }
+});
+
 async function stageReached(workflowId: string, stage: RolloutState['stage']): Promise<RolloutState> {
   const handle = stack.client.workflow.getHandle(workflowId);
   for (;;) {
@@ -88,4 +144,8 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
     await sleep(100);
   }
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
