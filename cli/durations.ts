@@ -18,3 +18,17 @@ export const CHECK_INTERVAL_RULE: DurationMinimum = {
   text: 'a minute',
   reason: 'checks that often only spend GitHub API quota',
 };
+
+/** Health checks and convergence rounds: each is API calls and history events, so a second is the least. */
+export const INTERVAL_RULE: DurationMinimum = {
+  ms: 1000,
+  text: 'a second',
+  reason: 'a check more often than that only loads the cloud APIs and the rollout history',
+};
+
+/** No VM boots and registers its runner faster, even in the simulator. */
+export const RUNNERS_READY_RULE: DurationMinimum = {
+  ms: 1000,
+  text: 'a second',
+  reason: 'no VM boots and registers its runner that fast',
+};

@@ -72,6 +72,23 @@ export function buildProgram(cli: CliEnvironment): Command {
       '--soak <duration>',
       'canary soak with a unit, e.g. "3d" or "36h", at least a second (default: the fleet definition\'s)',
     )
+    .option(
+      '--health-check-interval <duration>',
+      'how often canary health is checked during the soak, e.g. "30m" (default: the worker\'s)',
+    )
+    .option(
+      '--unhealthy-checks <n>',
+      "failed health checks of one MIG in a row that roll the canaries back (default: the worker's)",
+      positiveInteger,
+    )
+    .option(
+      '--converge-interval <duration>',
+      "how often convergence is checked and idle old runners drained after promotion (default: the worker's)",
+    )
+    .option(
+      '--runners-ready-timeout <duration>',
+      "how long new runners get to come online after an update (default: the worker's)",
+    )
     .option('--auto-approve', 'approve every gate without a person')
     .option('--plan', 'print the plan and preflight result; start nothing')
     .option('--allow-testing-version', 'permit a -testing version in prod')
@@ -85,6 +102,12 @@ export function buildProgram(cli: CliEnvironment): Command {
         groups: flags.groups,
         types: flags.types,
         ...(flags.soak === undefined ? {} : { soak: flags.soak }),
+        timing: definedOnly({
+          healthCheckInterval: flags.healthCheckInterval,
+          unhealthyChecksToRollBack: flags.unhealthyChecks,
+          convergeInterval: flags.convergeInterval,
+          runnersReadyTimeout: flags.runnersReadyTimeout,
+        }),
         autoApprove: flags.autoApprove === true,
         planOnly: flags.plan === true,
         allowTestingVersion: flags.allowTestingVersion === true,
@@ -328,6 +351,10 @@ interface StartFlags {
   groups: string;
   types: string;
   soak?: string;
+  healthCheckInterval?: string;
+  unhealthyChecks?: number;
+  convergeInterval?: string;
+  runnersReadyTimeout?: string;
   autoApprove?: boolean;
   plan?: boolean;
   allowTestingVersion?: boolean;
@@ -364,6 +391,13 @@ function selectionOf(flags: SelectionFlags): MigSelection {
     regions: flags.regions ?? 'all',
     groups: flags.groups ?? 'all',
     types: flags.types ?? 'all',
+  };
+}
+
+/** The given fields only: optional properties are exact in this project. */
+function definedOnly<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }
 

@@ -9,15 +9,15 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import type { ActivityTiming } from '../activities/ports.js';
 import { defaultFleet } from '../runner-config/default-fleet.js';
-import { ENGINE_DEFECT_WORKAROUNDS, startSimulator } from '../simulator/index.js';
+import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type JobRateRule } from '../simulator/index.js';
 import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
 import { installWorkerRuntime, runWorker } from '../worker/main.js';
 import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js';
 import { CliError, EXIT_CODES } from './errors.js';
 import { waitForPoller } from './operations.js';
 import type { Output } from './output.js';
+import { timingAtSpeed } from './stack-timing.js';
 import { resolveTemporalCli } from './temporal-binary.js';
 
 export interface StackOptions {
@@ -26,12 +26,10 @@ export interface StackOptions {
   /** Temporal frontend port (0 = a free one); the Web UI listens on port + 1000. */
   readonly port: number;
   readonly simPort: number;
-  /** Simulated seconds per real second. */
+  /** Simulated seconds per real second; the engine's default intervals shrink by the same factor. */
   readonly speed: number;
   readonly taskQueue: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Shorter activity polling for demos. */
-  readonly activityTiming?: Partial<ActivityTiming>;
 }
 
 export interface Stack {
@@ -45,6 +43,16 @@ export interface Stack {
   /** Stops the worker, the simulator and the server, in that order. */
   stop(): Promise<void>;
 }
+
+/**
+ * A busy CI fleet. Template changes never replace VMs, so a canary VM only appears when an ephemeral base VM leaves
+ * after its job: in a quiet fleet that takes simulated hours, in busy prod pools simulated minutes, as with an
+ * active project's runners.
+ */
+const JOB_RATES: readonly JobRateRule[] = [
+  { environment: 'prod', perHour: 60, meanDurationMinutes: 5 },
+  { environment: 'testing', perHour: 0, meanDurationMinutes: 5 },
+];
 
 /** The server gets this long to come up; a first start also creates the SQLite schema. */
 const SERVER_START_TIMEOUT_MS = 60_000;
@@ -77,6 +85,7 @@ export async function startStack(output: Output, options: StackOptions): Promise
       port: options.simPort,
       fleet,
       speed: options.speed,
+      jobRates: JOB_RATES,
       behaviours: ENGINE_DEFECT_WORKAROUNDS,
     });
     stopping.push(() => simulator.close());
@@ -103,10 +112,12 @@ export async function startStack(output: Output, options: StackOptions): Promise
     const controller = new AbortController();
     let ready!: () => void;
     const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const timing = timingAtSpeed(options.speed);
     const worker = runWorker(workerConfig, {
       signal: controller.signal,
       onReady: ready,
-      ...(options.activityTiming === undefined ? {} : { activityTiming: options.activityTiming }),
+      fleet: { ...fleet, rollout: { ...fleet.rollout, timing: timing.rollout } },
+      activityTiming: timing.activities,
     });
     stopping.push(async () => {
       controller.abort();

@@ -2,6 +2,7 @@
  * The normalised fleet definition: what the engine, the simulator and the CLI work with after a fleet file has
  * been parsed, normalised and validated (see parse.ts). Pure data, safe to pass into workflows.
  */
+import type { RolloutTiming } from '../workflows/rollout-contract.js';
 
 export const ENVIRONMENTS = ['prod', 'testing'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -96,6 +97,11 @@ export interface FleetDefinition {
     /** Temporal duration string (`3 days`, `72h`). */
     readonly defaultSoak: string;
     readonly canarySize: number;
+    /**
+     * Intervals that replace the engine's defaults for rollouts that do not set their own. Fleet files do not set
+     * them: a worker whose fleet lives in a faster world (the simulator of `rollout dev --speed`) does.
+     */
+    readonly timing?: Partial<RolloutTiming>;
   };
 }
 

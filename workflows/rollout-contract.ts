@@ -59,6 +59,21 @@ export const ROLLOUT_FAILURE_TYPES = {
   preflightFailed: 'RolloutPreflightFailed',
 } as const;
 
+/**
+ * Ephemeral VMs delete themselves after every job, so a busy MIG is often caught mid-churn by one read. When that
+ * is all that stands in the way, the rollout waits this long for each such MIG to settle before giving up on it.
+ */
+export const MIG_SETTLE_WAIT = '15 minutes';
+
+/**
+ * The preflight problems a rollout waits out rather than stops for: MIGs caught mid-change, when they are the only
+ * problems. With any other problem the rollout cannot start anyway, so it reports every problem at once (none
+ * are waited out). The CLI applies the same rule to decide whether to start.
+ */
+export function problemsToWaitOut(problems: readonly PreflightProblem[]): PreflightProblem[] {
+  return problems.every((problem) => problem.code === 'mig-not-stable') ? [...problems] : [];
+}
+
 /** Timing knobs; defaults in {@link DEFAULT_ROLLOUT_TIMING}. Durations are Temporal duration strings (`30 minutes`). */
 export interface RolloutTiming {
   /** How often canary health is evaluated during the soak. */
@@ -168,6 +183,8 @@ export interface RolloutPlan {
   readonly soak: string;
   readonly plannedSoakReason?: string;
   readonly canarySize: number;
+  /** The intervals the rollout keeps (see resolveTiming); absent in the plans of rollouts started before it was. */
+  readonly timing?: RolloutTiming;
   readonly testAutoscaling: AutoscalingBounds;
   /** The testing environment's normal bounds: restored after the test when the earlier bounds are unknown. */
   readonly testingAutoscaling: AutoscalingBounds;

@@ -36,8 +36,9 @@ export function resolveSelection(input: RolloutInput): Selection {
   };
 }
 
-export function resolveTiming(input: RolloutInput): RolloutTiming {
-  return { ...DEFAULT_ROLLOUT_TIMING, ...input.timing };
+/** The input's intervals, else the fleet's (as the worker defines it), else the engine's defaults. */
+export function resolveTiming(input: RolloutInput, fleet?: FleetDefinition): RolloutTiming {
+  return { ...DEFAULT_ROLLOUT_TIMING, ...fleet?.rollout.timing, ...input.timing };
 }
 
 /** Problems visible from the input alone; the rollout stops before any activity when there are some. */
@@ -209,6 +210,7 @@ export function buildPlan(facts: PlanFacts): RolloutPlan {
     soak,
     ...(input.plannedSoakReason === undefined ? {} : { plannedSoakReason: input.plannedSoakReason }),
     canarySize: fleet.rollout.canarySize,
+    timing: resolveTiming(input, fleet),
     testAutoscaling: fleet.environments.testing.testAutoscaling,
     testingAutoscaling: fleet.environments.testing.autoscaling,
     stages: plannedStages(selection.environments),

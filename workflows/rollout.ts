@@ -40,6 +40,7 @@ import {
 import { addTimeline, applyControl, controlProblem, type Control } from './rollout-controls.js';
 import {
   MAX_OBSERVED_CANARY_VMS,
+  MIG_SETTLE_WAIT,
   ROLLOUT_FAILURE_TYPES,
   RolloutEnvironmentSearchAttribute,
   RolloutStageSearchAttribute,
@@ -51,6 +52,7 @@ import {
   migWorkflowId,
   pauseSignal,
   pauseUpdate,
+  problemsToWaitOut,
   recordEscalationSignal,
   recordEscalationUpdate,
   resumeSignal,
@@ -74,12 +76,7 @@ import { buildPlan, inputProblems, neededTemplates, resolveSelection, resolveTim
 
 const reads = proxyActivities<RolloutActivities>(readOptions);
 
-/**
- * Ephemeral VMs delete themselves after every job, so a busy MIG is often caught mid-churn by one read. Preflight
- * waits this long for such a MIG to settle before reporting it as unstable.
- */
-const STABILITY_WAIT = '15 minutes';
-const STABILITY_WAIT_MS = durationMs(STABILITY_WAIT, 'stability wait');
+const STABILITY_WAIT_MS = durationMs(MIG_SETTLE_WAIT, 'stability wait');
 const stabilityWaits = proxyActivities<RolloutActivities>(waitOptions(STABILITY_WAIT_MS));
 
 /** Computes the plan and every preflight problem without changing anything (`rollout start --plan`). */
@@ -149,7 +146,7 @@ const BOUNDED_FAN_OUT_PATCH = 'bounded-fan-out';
 const SOAK_LAST_ROUND_PATCH = 'soak-last-round';
 
 class RolloutRun {
-  private readonly timing: RolloutTiming;
+  private readonly inputTiming: RolloutTiming;
   private readonly state: RolloutState;
   private readonly processedUpdateIds: string[];
   private claimedMigWorkers: string[];
@@ -163,7 +160,7 @@ class RolloutRun {
   private unfinishedRound: UnfinishedRound | undefined;
 
   constructor(private readonly input: RolloutInput) {
-    this.timing = resolveTiming(input);
+    this.inputTiming = resolveTiming(input);
     const info = workflowInfo();
     this.searchAttributesEnabled = info.typedSearchAttributes.get(RolloutVersionSearchAttribute) !== undefined;
     const carried = input.continued;
@@ -302,6 +299,11 @@ class RolloutRun {
     if (this.processedUpdateIds.length > PROCESSED_UPDATE_IDS_LIMIT) this.processedUpdateIds.shift();
   }
 
+  /** The plan's intervals, which include the worker's defaults; plans of older runs have none. */
+  private get timing(): RolloutTiming {
+    return this.state.plan?.timing ?? this.inputTiming;
+  }
+
   private get stopping(): boolean {
     return this.state.stop !== undefined;
   }
@@ -392,13 +394,12 @@ class RolloutRun {
   }
 
   /**
-   * When instability is all that stands in the way, waits for each unstable MIG to settle (stable, version target
-   * reached) and returns the problems left. With other problems the rollout cannot start anyway, so they are
-   * reported at once without waiting.
+   * Waits for each MIG caught mid-change to settle (stable, version target reached) when instability is all that
+   * stands in the way ({@link problemsToWaitOut}), and returns the problems left.
    */
   private async settleUnstableMigs(problems: readonly PreflightProblem[]): Promise<PreflightProblem[]> {
-    const unstable = problems.filter((problem) => problem.code === 'mig-not-stable');
-    if (unstable.length === 0 || unstable.length !== problems.length) return [...problems];
+    const unstable = problemsToWaitOut(problems);
+    if (unstable.length === 0) return [...problems];
     const remaining: PreflightProblem[] = [];
     await forEachBounded(unstable, this.timing.maxConcurrency, async (problem) => {
       const mig = this.state.migs.find((candidate) => candidate.name === problem.mig);
@@ -414,7 +415,7 @@ class RolloutRun {
       } catch (error) {
         remaining.push({
           ...problem,
-          message: `${problem.message} (waited ${STABILITY_WAIT}: ${failureMessage(error)})`,
+          message: `${problem.message} (waited ${MIG_SETTLE_WAIT}: ${failureMessage(error)})`,
         });
       }
     });

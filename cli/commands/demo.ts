@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_TIMING } from '../../activities/ports.js';
 import { loadTemporalConfig } from '../../worker/config.js';
 import {
   OPERATION_WORKFLOWS,
@@ -13,6 +12,7 @@ import {
   ROLLOUT_WORKFLOW_TYPE,
   RolloutVersionSearchAttribute,
   approveUpdate,
+  problemsToWaitOut,
   rolloutWorkflowId,
   statusQuery,
   type RolloutInput,
@@ -73,13 +73,6 @@ export async function demo(output: Output, options: DemoOptions): Promise<DemoSu
     speed: DEMO_SPEED,
     taskQueue: DEMO_TASK_QUEUE,
     env: options.env,
-    // The runner snapshot ages and paces itself in real time: at the demo's speed a 30-second-old listing would be
-    // half a simulated hour old, older than most of its ephemeral runners live.
-    activityTiming: {
-      pollIntervalMs: 500,
-      runnerSnapshotMaxAgeMs: DEFAULT_TIMING.runnerSnapshotMaxAgeMs / DEMO_SPEED,
-      runnerListingsPerHour: DEFAULT_TIMING.runnerListingsPerHour * DEMO_SPEED,
-    },
   });
   try {
     const temporal = loadTemporalConfig({
@@ -137,9 +130,8 @@ async function runRollout(ctx: CommandContext, version: string, options: DemoOpt
   };
   const plan = await runOperation<RolloutInput, RolloutPlan>(ctx, PLAN_ROLLOUT_WORKFLOW_TYPE, input, `plan-${version}`);
   // The rollout waits for MIGs caught mid-change itself (busy MIGs churn VMs); any other problem stops the demo.
-  const blocking = plan.problems.filter((problem) => problem.code !== 'mig-not-stable');
-  if (blocking.length > 0) {
-    throw new OperationFailedError(`preflight failed: ${blocking.map((problem) => problem.message).join('; ')}`);
+  if (plan.problems.length > problemsToWaitOut(plan.problems).length) {
+    throw new OperationFailedError(`preflight failed: ${plan.problems.map((problem) => problem.message).join('; ')}`);
   }
   const handle = await ctx.client.workflow.start<(input: RolloutInput) => Promise<RolloutResult>>(
     ROLLOUT_WORKFLOW_TYPE,

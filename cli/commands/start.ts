@@ -6,12 +6,16 @@ import {
   PLAN_ROLLOUT_WORKFLOW_TYPE,
   ROLLOUT_WORKFLOW_TYPE,
   RolloutVersionSearchAttribute,
+  MIG_SETTLE_WAIT,
+  problemsToWaitOut,
   rolloutWorkflowId,
+  type PreflightProblem,
   type RolloutInput,
   type RolloutPlan,
+  type RolloutTiming,
 } from '../../workflows/rollout-contract.js';
 import { workflowUrl, type CommandContext } from '../context.js';
-import { SOAK_RULE, durationFlagProblem } from '../durations.js';
+import { INTERVAL_RULE, RUNNERS_READY_RULE, SOAK_RULE, durationFlagProblem } from '../durations.js';
 import { OperationFailedError, UsageError } from '../errors.js';
 import { runOperation } from '../operations.js';
 import { table } from '../output.js';
@@ -24,12 +28,26 @@ export interface StartOptions {
   readonly groups: string;
   readonly types: string;
   readonly soak?: string;
+  /** Intervals given on the command line; the worker's defaults apply to the rest. */
+  readonly timing?: StartTiming;
   readonly autoApprove: boolean;
   /** Print the plan and preflight result; start nothing. */
   readonly planOnly: boolean;
   readonly allowTestingVersion: boolean;
   readonly identity: string;
 }
+
+/** The rollout intervals an operator sets when starting. */
+export type StartTiming = Partial<
+  Pick<RolloutTiming, 'healthCheckInterval' | 'convergeInterval' | 'runnersReadyTimeout' | 'unhealthyChecksToRollBack'>
+>;
+
+/** The duration fields of {@link StartTiming}, with their flags and rules. */
+const TIMING_FLAGS = [
+  ['healthCheckInterval', '--health-check-interval', INTERVAL_RULE],
+  ['convergeInterval', '--converge-interval', INTERVAL_RULE],
+  ['runnersReadyTimeout', '--runners-ready-timeout', RUNNERS_READY_RULE],
+] as const;
 
 export interface StartResult {
   readonly workflowId: string;
@@ -56,6 +74,11 @@ export function validateStartOptions(options: StartOptions): StartOptions {
     const problem = durationFlagProblem('--soak', options.soak, SOAK_RULE);
     if (problem !== undefined) problems.push(problem);
   }
+  for (const [field, flag, rule] of TIMING_FLAGS) {
+    const value = options.timing?.[field];
+    const problem = value === undefined ? undefined : durationFlagProblem(flag, value, rule);
+    if (problem !== undefined) problems.push(problem);
+  }
   const reachesProd = options.environment === undefined || options.environment === 'prod';
   if (badVersion === undefined && options.version.endsWith('-testing') && reachesProd && !options.allowTestingVersion) {
     problems.push(
@@ -74,6 +97,7 @@ export function rolloutInput(options: StartOptions): RolloutInput {
     groups: options.groups,
     types: options.types,
     ...(options.soak === undefined ? {} : { soak: options.soak }),
+    ...(options.timing === undefined || Object.keys(options.timing).length === 0 ? {} : { timing: options.timing }),
     ...(options.autoApprove ? { autoApprove: true } : {}),
     ...(options.allowTestingVersion ? { allowTestingVersion: true } : {}),
     requestedBy: options.identity,
@@ -82,8 +106,9 @@ export function rolloutInput(options: StartOptions): RolloutInput {
 
 /**
  * Plans the rollout on the worker (which holds the fleet definition and credentials), refuses to start when
- * preflight finds problems, and starts it under the id derived from project and version, so starting the
- * same version again attaches to the running rollout.
+ * preflight finds problems the rollout would stop for (it waits out MIGs caught mid-change itself), and starts
+ * it under the id derived from project and version, so starting the same version again attaches to the running
+ * rollout.
  */
 export async function start(ctx: CommandContext, options: StartOptions): Promise<StartResult> {
   const input = rolloutInput(options);
@@ -98,12 +123,13 @@ export async function start(ctx: CommandContext, options: StartOptions): Promise
   );
   const workflowId = rolloutWorkflowId(plan.project, options.version);
   const url = workflowUrl(ctx.temporal, workflowId);
+  const stops = plan.problems.length > problemsToWaitOut(plan.problems).length;
   if (options.planOnly) {
     ctx.output.result({ workflowId, url, outcome: 'planned', plan }, ({ plan }) => renderPlan(plan));
-    if (plan.problems.length > 0) throw preflightFailure(plan);
+    if (stops) throw preflightFailure(plan);
     return { workflowId, url, outcome: 'planned', plan };
   }
-  if (plan.problems.length > 0) {
+  if (stops) {
     ctx.output.result({ workflowId, url, outcome: 'refused', plan }, ({ plan }) => renderProblems(plan));
     throw preflightFailure(plan);
   }
@@ -127,6 +153,8 @@ export async function start(ctx: CommandContext, options: StartOptions): Promise
     [
       `started rollout ${workflowId}`,
       `  ${plan.migs.length} MIGs; stages: ${plan.stages.join(' -> ')}; soak ${plan.soak}`,
+      ...(plan.timing === undefined ? [] : [`  ${renderTiming(plan.timing)}`]),
+      ...settleLines(problemsToWaitOut(plan.problems)).map((line) => `  ${line}`),
       `  ${url}`,
       `  follow it with: rollout status ${workflowId} --watch`,
     ].join('\n'),
@@ -163,6 +191,7 @@ export function renderPlan(plan: RolloutPlan): string {
     `  environments: ${plan.environments.join(', ')}   regions: ${plan.selection.regions}   groups: ${plan.selection.groups}   types: ${plan.selection.types}`,
     `  stages: ${plan.stages.join(' -> ')}`,
     `  soak: ${plan.soak}${plan.plannedSoakReason === undefined ? '' : ` (${plan.plannedSoakReason})`}   canary size: ${plan.canarySize}   testing autoscaling: ${plan.testAutoscaling.min}..${plan.testAutoscaling.max}`,
+    ...(plan.timing === undefined ? [] : [`  ${renderTiming(plan.timing)}`]),
     '',
     table([
       ['MIG', 'ROLE', 'SIZE', 'CHANGE'],
@@ -170,8 +199,23 @@ export function renderPlan(plan: RolloutPlan): string {
     ]),
   ];
   for (const note of plan.notes) lines.push(`note: ${note}`);
-  if (plan.problems.length > 0) lines.push('', renderProblems(plan));
+  const settling = problemsToWaitOut(plan.problems);
+  if (settling.length > 0) lines.push('', ...settleLines(settling));
+  else if (plan.problems.length > 0) lines.push('', renderProblems(plan));
   return lines.join('\n');
+}
+
+function renderTiming(timing: RolloutTiming): string {
+  return `health checks every ${timing.healthCheckInterval} (${timing.unhealthyChecksToRollBack} failed in a row roll back)   convergence every ${timing.convergeInterval}   runners ready within ${timing.runnersReadyTimeout}`;
+}
+
+/** What the rollout does about MIGs caught mid-change: it waits for them instead of stopping. */
+function settleLines(settling: readonly PreflightProblem[]): string[] {
+  if (settling.length === 0) return [];
+  return [
+    `the rollout waits up to ${MIG_SETTLE_WAIT} for ${settling.length === 1 ? 'a MIG' : `${settling.length} MIGs`} caught mid-change to settle:`,
+    ...settling.map((problem) => `  - ${problem.mig ?? problem.message}`),
+  ];
 }
 
 function renderProblems(plan: RolloutPlan): string {

@@ -10,6 +10,7 @@ import { workflowUrl, type CommandContext } from '../context.js';
 import { NotFoundError, failureMessage } from '../errors.js';
 import { requireWorker } from '../operations.js';
 import { progress, table } from '../output.js';
+import { ReceivedControls, type ReceivedControl } from '../received-controls.js';
 
 export interface StatusOptions {
   /** A rollout workflow id; every running rollout when omitted. */
@@ -30,13 +31,21 @@ export interface RolloutStatus {
   readonly result?: RolloutResult;
   /** Why the workflow itself failed or was terminated (not a rollout outcome). */
   readonly failure?: string;
+  /**
+   * Every update and signal the rollout received: the identity claimed and the one Temporal recorded (read from
+   * the history by `status`; the demo's live view leaves them out).
+   */
+  readonly controls?: readonly ReceivedControl[];
 }
 
 export async function status(ctx: CommandContext, options: StatusOptions): Promise<RolloutStatus[]> {
   const interval = (options.intervalSeconds ?? 2) * 1000;
+  const received = new ReceivedControls((workflowId, runId) =>
+    ctx.client.workflow.getHandle(workflowId, runId).fetchHistory(),
+  );
   for (;;) {
     const ids = options.id === undefined ? await runningRollouts(ctx) : [options.id];
-    const statuses = await Promise.all(ids.map((id) => rolloutStatus(ctx, id)));
+    const statuses = await Promise.all(ids.map((id) => rolloutStatus(ctx, id, received)));
     const render = (all: RolloutStatus[]): string =>
       all.length === 0
         ? 'no rollout is running'
@@ -50,11 +59,20 @@ export async function status(ctx: CommandContext, options: StatusOptions): Promi
   }
 }
 
-export async function rolloutStatus(ctx: CommandContext, workflowId: string): Promise<RolloutStatus> {
+async function rolloutStatus(
+  ctx: CommandContext,
+  workflowId: string,
+  received: ReceivedControls,
+): Promise<RolloutStatus> {
   const handle = ctx.client.workflow.getHandle(workflowId);
   const description = await handle.describe();
   assertRollout(workflowId, description);
-  const base = { workflowId, execution: description.status.name, url: workflowUrl(ctx.temporal, workflowId) };
+  const base = {
+    workflowId,
+    execution: description.status.name,
+    url: workflowUrl(ctx.temporal, workflowId),
+    controls: await received.of(workflowId),
+  };
   if (description.status.name === 'RUNNING') {
     await requireWorker(ctx);
     return { ...base, state: await handle.query(statusQuery) };
@@ -83,7 +101,27 @@ async function runningRollouts(ctx: CommandContext): Promise<string[]> {
 export function renderStatus(status: RolloutStatus, interactive: boolean): string {
   if (status.state !== undefined) return renderState(status, status.state, interactive);
   if (status.result !== undefined) return renderResult(status, status.result);
-  return `${status.workflowId}: ${status.execution.toLowerCase()}${status.failure === undefined ? '' : `: ${status.failure}`}`;
+  return [
+    `${status.workflowId}: ${status.execution.toLowerCase()}${status.failure === undefined ? '' : `: ${status.failure}`}`,
+    ...renderControls(status.controls ?? []),
+  ].join('\n');
+}
+
+/** The claimed identity beside the one Temporal recorded: only the second is vouched for by the server. */
+function renderControls(controls: readonly ReceivedControl[]): string[] {
+  if (controls.length === 0) return [];
+  return [
+    '  controls received (identity claimed, then the client identity Temporal recorded):',
+    table(
+      controls.map((control) => [
+        `    ${control.at}`,
+        `${control.name}${control.stage === undefined ? '' : ` ${control.stage}`}`,
+        control.kind,
+        control.claimedIdentity ?? '(none)',
+        control.temporalIdentity === '' ? '(none recorded)' : control.temporalIdentity,
+      ]),
+    ),
+  ];
 }
 
 function renderState(status: RolloutStatus, state: RolloutState, interactive: boolean): string {
@@ -120,7 +158,7 @@ function renderState(status: RolloutStatus, state: RolloutState, interactive: bo
   for (const problem of state.problems) lines.push(`  problem: ${problem.mig ?? ''} ${problem.message}`.trimEnd());
   const latest = state.timeline.at(-1);
   if (latest !== undefined) lines.push(`  latest: ${latest.at} ${latest.message}`);
-  lines.push(`  ${status.url}`);
+  lines.push(...renderControls(status.controls ?? []), `  ${status.url}`);
   return lines.join('\n');
 }
 
@@ -136,6 +174,6 @@ function renderResult(status: RolloutStatus, result: RolloutResult): string {
     );
   }
   for (const evidence of result.evidence) lines.push(`  evidence: ${evidence}`);
-  lines.push(`  ${status.url}`);
+  lines.push(...renderControls(status.controls ?? []), `  ${status.url}`);
   return lines.join('\n');
 }

@@ -11,7 +11,12 @@ import { runCli } from '../../cli/run.js';
 import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type SimulatorHandle } from '../../simulator/index.js';
 import { loadWorkerConfig } from '../../worker/config.js';
 import { runWorker } from '../../worker/main.js';
-import { ROLLOUT_SEARCH_ATTRIBUTES, statusQuery, type RolloutState } from '../../workflows/rollout-contract.js';
+import {
+  ROLLOUT_SEARCH_ATTRIBUTES,
+  statusQuery,
+  type RolloutPlan,
+  type RolloutState,
+} from '../../workflows/rollout-contract.js';
 import type { FleetInventory } from '../../workflows/operations-contract.js';
 import { installQuietRuntime, temporalBinaries, uniqueNames } from '../helpers/temporal.js';
 import { runRollout, type CliRun } from './run-cli.js';
@@ -97,6 +102,26 @@ describe('bad input: one line, non-zero exit, nothing started', () => {
       /--soak: "3ms" is shorter than a second: .*; write e\.g\. "3 days"/,
     );
     assertFailure(await rollout('start', '--version', '0123456789-abc', '--soak', '0s'), 2, /--soak: "0s" is shorter/);
+    assertFailure(
+      await rollout(
+        'start',
+        '--version',
+        '0123456789-abc',
+        '--health-check-interval',
+        '30',
+        '--converge-interval',
+        '5ms',
+        '--runners-ready-timeout',
+        'soon',
+      ),
+      2,
+      /--health-check-interval: "30" has no unit .*; --converge-interval: "5ms" is shorter than a second: .*; --runners-ready-timeout: "soon" is not a duration/,
+    );
+    assertFailure(
+      await rollout('start', '--version', '0123456789-abc', '--unhealthy-checks', '0'),
+      2,
+      /'--unhealthy-checks <n>' argument '0' is invalid\. must be at least 1/,
+    );
     assertFailure(await rollout('schedule', 'install', '--every', '86400000'), 2, /--every: "86400000" has no unit/);
     assertFailure(
       await rollout('start', '--version', '0123456789-abc-testing'),
@@ -257,6 +282,38 @@ describe('a rollout from start to abort', () => {
     );
     const human = await rollout('start', '--version', version, ...selection, '--plan');
     assert.match(human.stdout, /^plan for 2222222222-abc/);
+    // The worker's defaults, unless the operator sets an interval.
+    assert.match(
+      human.stdout,
+      /^ {2}health checks every 30 minutes \(2 failed in a row roll back\) {3}convergence every 10 minutes {3}runners ready within 1 hour$/m,
+    );
+    const timed = await rollout(
+      '--json',
+      'start',
+      '--version',
+      version,
+      ...selection,
+      '--plan',
+      '--health-check-interval',
+      '5m',
+      '--unhealthy-checks',
+      '1',
+      '--converge-interval',
+      '90s',
+      '--runners-ready-timeout',
+      '2h',
+    );
+    assert.equal(timed.code, 0, timed.stderr);
+    const { timing } = (JSON.parse(timed.stdout) as { plan: RolloutPlan }).plan;
+    assert.deepEqual(
+      {
+        healthCheckInterval: timing?.healthCheckInterval,
+        unhealthyChecksToRollBack: timing?.unhealthyChecksToRollBack,
+        convergeInterval: timing?.convergeInterval,
+        runnersReadyTimeout: timing?.runnersReadyTimeout,
+      },
+      { healthCheckInterval: '5m', unhealthyChecksToRollBack: 1, convergeInterval: '90s', runnersReadyTimeout: '2h' },
+    );
     assert.match(human.stdout, /gh-runner-testing-presubmit-cpu-us-west1\s+testing/);
     assert.deepEqual((JSON.parse((await rollout('--json', 'list')).stdout) as ListResult).rollouts, []);
   });

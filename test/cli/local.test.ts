@@ -1,6 +1,6 @@
 /**
- * CLI pieces that need no server: operator durations, the wait for a worker's poller, the terminal rendering of
- * live views.
+ * CLI pieces that need no server: operator durations, the engine's timing on a faster simulated world, the wait
+ * for a worker's poller, the terminal rendering of live views.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,6 +8,7 @@ import { CHECK_INTERVAL_RULE, SOAK_RULE, durationFlagProblem } from '../../cli/d
 import { CliError, EXIT_CODES } from '../../cli/errors.js';
 import { waitForPoller, type TaskQueueService } from '../../cli/operations.js';
 import { createOutput, progress } from '../../cli/output.js';
+import { timingAtSpeed } from '../../cli/stack-timing.js';
 
 test('an operator duration needs a unit and at least the minimum; the message names the flag and an example', () => {
   assert.equal(durationFlagProblem('--soak', '3d', SOAK_RULE), undefined);
@@ -32,6 +33,37 @@ test('an operator duration needs a unit and at least the minimum; the message na
     /^--every: "10s" is shorter than a minute/,
   );
   assert.equal(durationFlagProblem('--every', '12h', CHECK_INTERVAL_RULE), undefined);
+});
+
+test('on a world 30 times faster the engine waits 30 times less, never below its floors', () => {
+  assert.deepEqual(timingAtSpeed(30), {
+    rollout: {
+      healthCheckInterval: '1m',
+      runnersReadyTimeout: '2m',
+      convergeInterval: '20s',
+      approvalReminderInterval: '24m',
+      testPassPollInterval: '20s',
+      migWorkerLivenessInterval: '12m',
+    },
+    activities: { pollIntervalMs: 1000, runnerSnapshotMaxAgeMs: 1000, runnerListingsPerHour: 45_000 },
+  });
+  assert.deepEqual(timingAtSpeed(1).rollout, {
+    healthCheckInterval: '30m',
+    runnersReadyTimeout: '1h',
+    convergeInterval: '10m',
+    approvalReminderInterval: '12h',
+    testPassPollInterval: '10m',
+    migWorkerLivenessInterval: '6h',
+  });
+  assert.deepEqual(timingAtSpeed(1).activities, {
+    pollIntervalMs: 30_000,
+    runnerSnapshotMaxAgeMs: 30_000,
+    runnerListingsPerHour: 1500,
+  });
+  const fastest = timingAtSpeed(1_000_000);
+  assert.equal(fastest.rollout.convergeInterval, '1s');
+  assert.equal(fastest.activities.pollIntervalMs, 100);
+  assert.equal(timingAtSpeed(7).rollout.healthCheckInterval, '257143ms');
 });
 
 function fakeService(pollersPerCall: (call: number) => number): TaskQueueService & { calls: number } {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { MigSnapshot } from '../../activities/types.js';
 import { migNameOf, selectMigRefs, templateNameFor } from '../../runner-config/matrix.js';
 import type { Environment, FleetDefinition } from '../../runner-config/types.js';
-import type { RolloutInput } from '../../workflows/rollout-contract.js';
+import { DEFAULT_ROLLOUT_TIMING, type RolloutInput } from '../../workflows/rollout-contract.js';
 import {
   buildPlan,
   inputProblems,
@@ -227,6 +227,28 @@ test('soak: the default unless given; a different soak is noted with its reason'
   assert.equal(short.plannedSoakReason, 'security fix');
   assert.deepEqual(short.notes, ['soak 1 day instead of the default 3 days: security fix']);
   assert.deepEqual(plannedStages(['testing']), ['preflight', 'test', 'done']);
+});
+
+test("timing: the input's intervals, else the fleet's as its worker defines them, else the engine's defaults", () => {
+  const plan = (from: FleetDefinition, overrides: Partial<RolloutInput> = {}) =>
+    buildPlan({
+      input: input(overrides),
+      fleet: from,
+      selected: bothEnvironments,
+      missingTemplates: [],
+      earlierProblems: [],
+    });
+  assert.deepEqual(plan(fleet).timing, DEFAULT_ROLLOUT_TIMING);
+  const faster: FleetDefinition = {
+    ...fleet,
+    rollout: { ...fleet.rollout, timing: { healthCheckInterval: '1m', convergeInterval: '20s' } },
+  };
+  assert.deepEqual(plan(faster, { timing: { convergeInterval: '5s', unhealthyChecksToRollBack: 1 } }).timing, {
+    ...DEFAULT_ROLLOUT_TIMING,
+    healthCheckInterval: '1m',
+    convergeInterval: '5s',
+    unhealthyChecksToRollBack: 1,
+  });
 });
 
 test('a fleet without the MIG type the cloud reports yields an unknown-type problem', () => {

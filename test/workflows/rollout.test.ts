@@ -16,10 +16,11 @@ import {
   resumeSignal,
   statusQuery,
   migWorkflowId,
+  DEFAULT_ROLLOUT_TIMING,
   ROLLOUT_FAILURE_TYPES,
   type PreflightProblem,
 } from '../../workflows/rollout-contract.js';
-import { NEW_VERSION, OLD_VERSION } from '../helpers/fake-activities.js';
+import { NEW_VERSION, OLD_VERSION, testFleet } from '../helpers/fake-activities.js';
 import {
   recordHistory,
   rolloutTest,
@@ -238,6 +239,27 @@ test('a failed health gate during the soak rolls every canary back automatically
   assert.ok(!fake.calls.some((call) => call.activity === 'promoteCanary'));
   const soak = result.stageTimings.find((timing) => timing.stage === 'soak');
   assert.ok(soak?.finishedAt !== undefined && Date.parse(soak.finishedAt) - Date.parse(soak.startedAt) < 24 * 3600_000);
+});
+
+test("a rollout that sets no intervals keeps its worker's fleet intervals, not the engine's defaults", async (t) => {
+  // A worker's fleet may carry intervals of its own: the dev stack's does, scaled to its simulator's speed.
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name, (project) => {
+    const fleet = testFleet(project);
+    return { ...fleet, rollout: { ...fleet.rollout, timing: { healthCheckInterval: '1 day' } } };
+  });
+  const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
+    const input = { version: NEW_VERSION, requestedBy: 'alice', soak: '3 days', autoApprove: true };
+    const handle = await env.client.workflow.start(rollout, { taskQueue, workflowId, args: [input] });
+    const soaking = await waitForState(handle, (s) => s.stage === 'soak', 'soak');
+    assert.equal(soaking.plan?.timing?.healthCheckInterval, '1 day');
+    assert.equal(soaking.plan?.timing?.convergeInterval, DEFAULT_ROLLOUT_TIMING.convergeInterval);
+    return handle.result();
+  });
+  assert.equal(result.outcome, 'completed');
+  const canary = result.migs.find((mig) => mig.role === 'canary');
+  assert.ok(canary !== undefined);
+  // A day apart over a 3-day soak: three rounds, where the engine's 30 minutes would have made 144.
+  assert.equal(fake.healthChecks.filter((check) => check.mig === canary.name).length, 3);
 });
 
 test('abort during canary rolls back the canaries already placed and finishes aborted', async (t) => {
