@@ -24,7 +24,6 @@ const SCALED_INTERVALS = [
   'runnersReadyTimeout',
   'convergeInterval',
   'approvalReminderInterval',
-  'testPassPollInterval',
   'migWorkerLivenessInterval',
 ] as const;
 

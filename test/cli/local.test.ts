@@ -42,7 +42,6 @@ test('on a world 30 times faster the engine waits 30 times less, never below its
       runnersReadyTimeout: '2m',
       convergeInterval: '20s',
       approvalReminderInterval: '24m',
-      testPassPollInterval: '20s',
       migWorkerLivenessInterval: '12m',
     },
     activities: { pollIntervalMs: 1000, runnerSnapshotMaxAgeMs: 1000, runnerListingsPerHour: 45_000 },
@@ -52,7 +51,6 @@ test('on a world 30 times faster the engine waits 30 times less, never below its
     runnersReadyTimeout: '1h',
     convergeInterval: '10m',
     approvalReminderInterval: '12h',
-    testPassPollInterval: '10m',
     migWorkerLivenessInterval: '6h',
   });
   assert.deepEqual(timingAtSpeed(1).activities, {
