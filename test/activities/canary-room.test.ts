@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MigLocator } from '../../activities/types.js';
 import {
+  activitiesListingEveryRunnerIdle,
   activityEnvironment,
   grow,
   inActivity,
@@ -105,19 +106,7 @@ describe('room for a canary on a quiet MIG', () => {
     const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-cpu-us-west1' };
     await grow(fx, mig, 3);
     const busy = occupyOneRunner(fx, mig, { group: 'presubmit', type: 'cpu' }, 60);
-    // GitHub's list can report a running runner as idle (actions/runner#4422): only the delete's 422 tells.
-    const github = fx.github;
-    const staleList = fx.activitiesWith({
-      github: {
-        ...github,
-        rest: github.rest,
-        request: github.request,
-        paginate: (async (...args: Parameters<typeof github.paginate>) => {
-          const runners = (await github.paginate(...args)) as Array<{ busy: boolean }>;
-          return runners.map((runner) => ({ ...runner, busy: false }));
-        }) as typeof github.paginate,
-      },
-    });
+    const staleList = activitiesListingEveryRunnerIdle(fx);
     const since = fx.sim.control.mutations().length;
 
     const result = await inActivity(activityEnvironment(), () =>

@@ -182,3 +182,22 @@ export function tenPercentFailing(): EndpointFault[] {
 export function injectedFaults(fx: ActivityFixture): number {
   return Object.values(fx.sim.control.counters()).reduce((sum, counter) => sum + counter.injectedFaults, 0);
 }
+
+/**
+ * Activities whose runner listings report every runner idle, as GitHub's list can for a runner that started a job
+ * (actions/runner#4422): only the delete's 422 tells.
+ */
+export function activitiesListingEveryRunnerIdle(fx: ActivityFixture): RolloutActivities {
+  const github = fx.github;
+  return fx.activitiesWith({
+    github: {
+      ...github,
+      rest: github.rest,
+      request: github.request,
+      paginate: (async (...args: Parameters<typeof github.paginate>) => {
+        const runners = (await github.paginate(...args)) as Array<{ busy: boolean }>;
+        return runners.map((runner) => ({ ...runner, busy: false }));
+      }) as typeof github.paginate,
+    },
+  });
+}

@@ -4,6 +4,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
 import type { CanaryHealth } from '../../activities/types.js';
 import {
+  activitiesListingEveryRunnerIdle,
   activityEnvironment,
   canaryChecks,
   failureOf,
@@ -84,19 +85,7 @@ describe('runners', () => {
     const raceMig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-gpu-us-west1' };
     await grow(fx, raceMig, 2);
     const busy = occupyOneRunner(fx, raceMig, { group: 'postsubmit', type: 'gpu' }, 60);
-    // GitHub's list can report a running runner as idle (actions/runner#4422): only the delete's 422 tells.
-    const github = fx.github;
-    const staleList = fx.activitiesWith({
-      github: {
-        ...github,
-        rest: github.rest,
-        request: github.request,
-        paginate: (async (...args: Parameters<typeof github.paginate>) => {
-          const runners = (await github.paginate(...args)) as Array<{ busy: boolean }>;
-          return runners.map((runner) => ({ ...runner, busy: false }));
-        }) as typeof github.paginate,
-      },
-    });
+    const staleList = activitiesListingEveryRunnerIdle(fx);
     const since = fx.sim.control.mutations().length;
     const result = await inActivity(activityEnvironment(), () => staleList.drainIdleRunners({ mig: raceMig }));
     assert.deepEqual(result.skippedBusy, [busy.name]);
