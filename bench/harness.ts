@@ -2,8 +2,11 @@
  * What the benchmarks share: the rollout's activities run straight against a simulator (no Temporal), request
  * counts read from the simulator's counters, and command-line options.
  */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Logger } from '@temporalio/common';
+import type { Info } from '@temporalio/activity';
+import { ApplicationFailure, msToNumber, type ActivityOptions, type Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ActivityTiming } from '../activities/index.js';
 import type { FleetDefinition } from '../runner-config/types.js';
@@ -15,12 +18,23 @@ const silent: Logger = { log: noop, trace: noop, debug: noop, info: noop, warn: 
 
 export type SimulatorActivities = ReturnType<typeof createActivities>;
 
-/** The activities with the production clients pointed at the simulator, on its clock. */
-export function simulatorActivities(sim: SimulatorHandle, timing: Partial<ActivityTiming> = {}): SimulatorActivities {
+/**
+ * The activities with the production clients pointed at the simulator, on its clock. By default the GitHub client
+ * does not throttle, which would serialise writes and wait out limits in-process, for figures about the calls;
+ * `asWorker` builds it as the worker does (writes one a second, limits waited out), for figures about wall time.
+ */
+export function simulatorActivities(
+  sim: SimulatorHandle,
+  timing: Partial<ActivityTiming> = {},
+  { asWorker = false }: { readonly asWorker?: boolean } = {},
+): SimulatorActivities {
   return createActivities({
     compute: createComputeClients({ project: sim.fleet.project, apiEndpoint: sim.url }),
-    // Throttling would serialise writes and wait out limits in-process: the figures are about the calls.
-    github: createGitHubClient({ baseUrl: sim.url, token: 'bench', throttle: { enabled: false } }),
+    github: createGitHubClient({
+      baseUrl: sim.url,
+      token: 'bench',
+      ...(asWorker ? {} : { throttle: { enabled: false } }),
+    }),
     fleet: sim.fleet,
     logger: silent,
     clock: () => new Date(sim.model.now()),
@@ -31,6 +45,61 @@ export function simulatorActivities(sim: SimulatorHandle, timing: Partial<Activi
 /** Runs one activity call in a mock activity context (heartbeats go nowhere), as a worker would run it. */
 export function inActivity<T>(call: () => Promise<T>): Promise<T> {
   return new MockActivityEnvironment({}, { logger: silent }).run<[], T, () => Promise<T>>(call);
+}
+
+export interface TemporalRun<T> {
+  readonly value: T;
+  readonly attempts: number;
+  /** The longest an attempt went without heartbeating: from its start, between heartbeats, to its end. */
+  readonly longestSilenceMs: number;
+}
+
+/**
+ * Runs one activity call as Temporal would under `options`: a failed attempt is retried with the retry policy's
+ * backoff (or the failure's next-retry delay) unless it is non-retryable or the attempts are spent, and the next
+ * attempt gets the last heartbeat's details. Heartbeat timeouts are not enforced; the longest silence is reported.
+ */
+export async function asTemporalActivity<T>(
+  options: ActivityOptions,
+  info: Partial<Info>,
+  call: () => Promise<T>,
+): Promise<TemporalRun<T>> {
+  const retry = options.retry ?? {};
+  const initialMs = msToNumber(retry.initialInterval ?? '1 second');
+  const maximumMs = retry.maximumInterval === undefined ? 100 * initialMs : msToNumber(retry.maximumInterval);
+  const nonRetryable = new Set(retry.nonRetryableErrorTypes ?? []);
+  let heartbeatDetails: unknown;
+  let longestSilenceMs = 0;
+  for (let attempt = 1; ; attempt++) {
+    const env = new MockActivityEnvironment({ ...info, attempt, heartbeatDetails }, { logger: silent });
+    let last = performance.now();
+    const silenceEnds = (): void => {
+      const now = performance.now();
+      longestSilenceMs = Math.max(longestSilenceMs, now - last);
+      last = now;
+    };
+    env.on('heartbeat', (details: unknown) => {
+      silenceEnds();
+      heartbeatDetails = details;
+    });
+    try {
+      const value = await env.run<[], T, () => Promise<T>>(call);
+      silenceEnds();
+      return { value, attempts: attempt, longestSilenceMs };
+    } catch (error) {
+      silenceEnds();
+      const failure = error instanceof ApplicationFailure ? error : undefined;
+      const spent = retry.maximumAttempts !== undefined && attempt >= retry.maximumAttempts;
+      if (spent || failure?.nonRetryable === true || nonRetryable.has(failure?.type ?? '')) throw error;
+      // Duration's string form comes from a types package lint cannot resolve; the activities set milliseconds.
+      const hinted = failure?.nextRetryDelay as unknown;
+      await sleep(
+        typeof hinted === 'number'
+          ? hinted
+          : Math.min(maximumMs, initialMs * (retry.backoffCoefficient ?? 2) ** (attempt - 1)),
+      );
+    }
+  }
 }
 
 export interface ApiCalls {
