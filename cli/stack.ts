@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { defaultFleet } from '../runner-config/default-fleet.js';
-import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type JobRateRule } from '../simulator/index.js';
+import { ENGINE_DEFECT_WORKAROUNDS, startSimulator } from '../simulator/index.js';
 import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
 import { installWorkerRuntime, runWorker } from '../worker/main.js';
 import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js';
@@ -44,16 +44,6 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/**
- * A busy CI fleet. Template changes never replace VMs, so a canary VM only appears when an ephemeral base VM leaves
- * after its job: in a quiet fleet that takes simulated hours, in busy prod pools simulated minutes, as with an
- * active project's runners.
- */
-const JOB_RATES: readonly JobRateRule[] = [
-  { environment: 'prod', perHour: 60, meanDurationMinutes: 5 },
-  { environment: 'testing', perHour: 0, meanDurationMinutes: 5 },
-];
-
 /** The server gets this long to come up; a first start also creates the SQLite schema. */
 const SERVER_START_TIMEOUT_MS = 60_000;
 /** The server lists a new worker's poller within a second or two; past this the worker is not reaching it. */
@@ -85,7 +75,6 @@ export async function startStack(output: Output, options: StackOptions): Promise
       port: options.simPort,
       fleet,
       speed: options.speed,
-      jobRates: JOB_RATES,
       behaviours: ENGINE_DEFECT_WORKAROUNDS,
     });
     stopping.push(() => simulator.close());
