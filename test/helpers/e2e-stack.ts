@@ -207,6 +207,9 @@ export interface WorkerProcessOptions {
   readonly name: string;
 }
 
+/** How long a SIGTERMed worker may drain before it is killed. */
+const WORKER_DRAIN_MS = 15_000;
+
 interface SpawnedWorker {
   readonly identity: string;
   readonly child: ChildProcess;
@@ -305,7 +308,13 @@ export class WorkerProcess {
   private async end(worker: SpawnedWorker | undefined, signal: NodeJS.Signals): Promise<void> {
     if (worker === undefined) return;
     if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill(signal);
-    await worker.exited;
+    if (signal === 'SIGKILL') {
+      await worker.exited;
+      return;
+    }
+    // A drain waits for activities that ignore their cancellation; a test's teardown does not wait for them.
+    const drained = await Promise.race([worker.exited.then(() => true), sleep(WORKER_DRAIN_MS, false, { ref: false })]);
+    if (!drained) await this.end(worker, 'SIGKILL');
   }
 }
 

@@ -81,17 +81,25 @@ export async function isRunning(handle: RolloutHandle): Promise<boolean> {
  * Sends an update with a fixed id, retrying transport failures (the worker or server may be down) with the same
  * id, as an operator's client would. A rejection by the validator is final.
  */
+/** Longer than a server restart or a killed worker's workflow task takes to move on. */
+const UPDATE_RETRY_MS = 3 * 60_000;
+
 export async function sendUpdate<Request>(
   handle: RolloutHandle,
   update: UpdateDefinition<ControlAck, [Request]>,
   request: Request,
   updateId: string,
 ): Promise<ControlAck> {
+  const deadline = Date.now() + UPDATE_RETRY_MS;
   for (;;) {
     try {
       return await handle.executeUpdate(update, { args: [request], updateId });
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) throw error;
+      // A rollout that ended before the update reached it never will answer it: retrying would wait forever.
+      if (Date.now() > deadline || !(await isRunning(handle).catch(() => true))) {
+        throw new Error(`update ${updateId} was not answered`, { cause: error });
+      }
       await sleep(250);
     }
   }

@@ -59,6 +59,8 @@ const ROTATION = 3;
 // A workflow task held by a killed worker moves on after 3 s (10 s by default), sticky ones after 1 s.
 const WORKFLOW_TASK_TIMEOUT = '3s';
 const STICKY_QUEUE_TIMEOUT_MS = 1000;
+/** A clean rollout ends well within this after the last kill; one that does not is reported with what it awaits. */
+const FINISH_AFTER_KILLS_MS = 5 * 60_000;
 
 interface Reference {
   readonly outcome: RolloutOutcome;
@@ -152,7 +154,7 @@ test(`the rollout completes through ${KILLS} worker SIGKILLs with the fleet, eff
   const killsEnded = Date.now();
   // Gates the kill loop did not get to (it stops after KILLS kills) are approved without kills.
   const rest = approveGatesUntilDone(handle, 'crash');
-  const result: RolloutResult = await handle.result();
+  const result: RolloutResult = await resultWithin(stack, handle, FINISH_AFTER_KILLS_MS);
   await rest;
   t.diagnostic(`the rollout ended ${((Date.now() - killsEnded) / 1000).toFixed(1)} s after the last kill`);
   const expected = await reference;
@@ -371,6 +373,22 @@ async function lostActivities(stack: E2eStack, state: RolloutState, identity: st
     }
   }
   return lost;
+}
+
+async function resultWithin(stack: E2eStack, handle: RolloutHandle, timeoutMs: number): Promise<RolloutResult> {
+  const ended = await Promise.race([handle.result(), sleep(timeoutMs, 'timed out' as const, { ref: false })]);
+  if (ended !== 'timed out') return ended;
+  const state = await rolloutState(handle);
+  const workflowIds = rolloutWorkflowIds(stack, state);
+  const pending = (await Promise.all(workflowIds.map((workflowId) => pendingActivities(stack, workflowId)))).flat();
+  const awaited = pending.map(
+    (activity) => `${activity.activityType?.name ?? 'unknown'} attempt ${activity.attempt ?? 0}`,
+  );
+  throw new Error(
+    `the rollout did not end within ${timeoutMs / 1000} s of the last kill: stage ${state.stage}, ` +
+      `pending activities: ${awaited.join(', ') || 'none'}, pending workflow task: ` +
+      `${(await handle.describe()).raw.pendingWorkflowTask?.state ?? 'none'}`,
+  );
 }
 
 async function pendingActivities(
