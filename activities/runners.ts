@@ -1,4 +1,5 @@
 /** GitHub's view of the fleet: org-level self-hosted runners, matched to VMs by name (runner name = VM name). */
+import { CancelledFailure } from '@temporalio/common';
 import { httpErrorFacts, toFailure } from './failures.js';
 import type { GitHubRunner } from './runner-snapshot.js';
 import type { ActivityRuntime } from './runtime.js';
@@ -51,10 +52,13 @@ export type RemoveOutcome = 'removed' | 'gone' | 'busy';
 export async function removeRunner(runtime: ActivityRuntime, runner: RunnerInfo): Promise<RemoveOutcome> {
   const { github, fleet } = runtime.deps;
   try {
-    await github.rest.actions.deleteSelfHostedRunnerFromOrg({ org: fleet.github.org, runner_id: runner.id });
+    await runtime.keepingAlive(() =>
+      github.rest.actions.deleteSelfHostedRunnerFromOrg({ org: fleet.github.org, runner_id: runner.id }),
+    );
     runtime.runnerSnapshot.forget(runner.id);
     return 'removed';
   } catch (error) {
+    if (error instanceof CancelledFailure) throw error;
     const status = httpErrorFacts(error)?.status;
     if (status === 422) return 'busy';
     if (status === 404) {

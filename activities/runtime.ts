@@ -24,6 +24,9 @@ export const MAX_CALL_RETRY_WAIT_MS = 10_000;
 /** Failures a repeated call can fix; a stale fingerprint needs a fresh read first, which only the caller can do. */
 const RETRIED_IN_ATTEMPT = new Set<string>([FailureType.UNAVAILABLE, FailureType.RATE_LIMITED]);
 
+/** What each running activity last heartbeated, so a wait it did not start itself can repeat it. */
+const lastHeartbeat = new WeakMap<Context, unknown>();
+
 export class ActivityRuntime {
   readonly timing: ActivityTiming;
   readonly project: string;
@@ -80,7 +83,9 @@ export class ActivityRuntime {
   }
 
   heartbeat(details?: unknown): void {
-    Context.current().heartbeat(details);
+    const context = Context.current();
+    lastHeartbeat.set(context, details);
+    context.heartbeat(details);
   }
 
   /**
@@ -89,6 +94,7 @@ export class ActivityRuntime {
    */
   async heartbeating<T>(details: unknown, run: () => Promise<T>): Promise<T> {
     const context = Context.current();
+    lastHeartbeat.set(context, details);
     context.heartbeat(details);
     const timer = setInterval(() => context.heartbeat(details), this.timing.heartbeatEveryMs);
     try {
@@ -96,6 +102,20 @@ export class ActivityRuntime {
     } finally {
       clearInterval(timer);
     }
+  }
+
+  /**
+   * Runs a call that may wait its turn in a client's queue, heartbeating meanwhile what the activity last
+   * heartbeated (an earlier attempt's details until this one has its own: a heartbeat replaces the details the
+   * next attempt resumes from). GitHub's writes go one a second per worker, so a runner deletion can wait behind
+   * every other MIG's for longer than a heartbeat timeout.
+   */
+  keepingAlive<T>(run: () => Promise<T>): Promise<T> {
+    const context = Context.current();
+    return this.heartbeating(
+      lastHeartbeat.has(context) ? lastHeartbeat.get(context) : context.info.heartbeatDetails,
+      run,
+    );
   }
 
   /** Details of the last heartbeat of an earlier attempt, or undefined on the first attempt. */

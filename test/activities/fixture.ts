@@ -57,6 +57,16 @@ export async function failureOf(promise: Promise<unknown>): Promise<ApplicationF
   assert.fail('expected the activity to fail');
 }
 
+/** The activities' timing over a simulator whose clock stands still. */
+export const FIXTURE_TIMING = {
+  pollIntervalMs: 5,
+  registrationGraceMs: 10 * 60_000,
+  callRetryDelayMs: 5,
+  // The clock stands still, so a snapshot would never age: every runner read lists again (conditionally).
+  runnerSnapshotMaxAgeMs: 0,
+  runnerListingsPerHour: Number.POSITIVE_INFINITY,
+} satisfies Partial<ActivityTiming>;
+
 /** Time stands still (speed 0) unless a test advances it, so every observation is deterministic. */
 export async function startActivityFixture(
   options: SimulatorOptions = {},
@@ -82,15 +92,7 @@ export async function startActivityFixture(
       fleet: sim.fleet,
       clock: () => new Date(sim.control.clock().now),
       logger: silentLogger,
-      timing: {
-        pollIntervalMs: 5,
-        registrationGraceMs: 10 * 60_000,
-        callRetryDelayMs: 5,
-        // The clock stands still, so a snapshot would never age: every runner read lists again (conditionally).
-        runnerSnapshotMaxAgeMs: 0,
-        runnerListingsPerHour: Number.POSITIVE_INFINITY,
-        ...timing,
-      },
+      timing: { ...FIXTURE_TIMING, ...timing },
       ...overrides,
     });
   const activities = activitiesWith({});

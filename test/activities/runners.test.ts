@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledFailure } from '@temporalio/common';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
 import type { CanaryHealth } from '../../activities/types.js';
 import {
   activitiesListingEveryRunnerIdle,
+  FIXTURE_TIMING,
   activityEnvironment,
   canaryChecks,
   failureOf,
@@ -96,6 +98,45 @@ describe('runners', () => {
     const deleted = deletes.flatMap((entry) => (entry.body as { instances: string[] }).instances);
     assert.ok(!deleted.some((url) => url.endsWith(`/${busy.name}`)), 'the busy VM was not deleted');
     assert.ok(onlineRunners(raceMig.name).includes(busy.name));
+  });
+
+  test('a drain whose runner deletions wait their turn among GitHub writes heartbeats throughout', async () => {
+    const queuedMig = { region: 'us-west1', name: 'gh-runner-postsubmit-cpu-us-west1' };
+    await grow(fx, queuedMig, 2);
+    // Each write waits 1.5 s in the queue first, as behind another MIG's when GitHub's writes go one a second.
+    const github = fx.github;
+    const deleteRunner = github.rest.actions.deleteSelfHostedRunnerFromOrg;
+    const queuedWrites = fx.activitiesWith({
+      github: {
+        ...github,
+        rest: {
+          ...github.rest,
+          actions: {
+            ...github.rest.actions,
+            deleteSelfHostedRunnerFromOrg: (async (...args: Parameters<typeof deleteRunner>) => {
+              await sleep(1500);
+              return deleteRunner(...args);
+            }) as typeof deleteRunner,
+          },
+        },
+      },
+      timing: { ...FIXTURE_TIMING, heartbeatEveryMs: 100 },
+    });
+    const env = activityEnvironment();
+    const beats: Array<{ at: number; details: string | undefined }> = [];
+    env.on('heartbeat', (details: unknown) => beats.push({ at: Date.now(), details: JSON.stringify(details) }));
+    const started = Date.now();
+    const result = await inActivity(env, () => queuedWrites.drainIdleRunners({ mig: queuedMig }));
+    assert.equal(result.drained.length, 2);
+    const moments = [started, ...beats.map((beat) => beat.at)];
+    const gaps = moments.slice(1).map((at, index) => at - (moments[index] ?? at));
+    assert.ok(Math.max(...gaps) < 1000, `longest silence ${Math.max(...gaps)} ms in ${Date.now() - started} ms`);
+    // The heartbeats in the second wait repeat the progress after the first deletion, so a retry resumes from it.
+    const first = result.drained[0];
+    assert.ok(
+      beats.some((beat) => beat.details === JSON.stringify({ deregistered: [first] })),
+      `heartbeat details: ${[...new Set(beats.map((beat) => beat.details))].join(' ')}`,
+    );
   });
 
   test('dry run reports what it would drain and changes nothing', async () => {
@@ -224,7 +265,12 @@ describe('waits', () => {
     assert.equal(failure.type, FailureType.WAIT_TIMED_OUT);
     assert.equal(failure.nonRetryable, true);
     assert.match(failure.message, /gave up after 45 minutes \(8 polls\)/);
-    assert.deepEqual(beats, [{ startedAt, polls: 8, observed: 0, observations: { vms: [] } }]);
+    assert.deepEqual(beats.at(-1), { startedAt, polls: 8, observed: 0, observations: { vms: [] } });
+    // Heartbeats that keep the attempt alive meanwhile (room made for the canary) repeat the progress resumed.
+    assert.ok(
+      beats.every((beat) => beat.startedAt === startedAt && beat.polls >= 7),
+      `heartbeats: ${JSON.stringify(beats)}`,
+    );
   });
 
   test('a wait is cancellable while it sleeps between polls', async () => {
