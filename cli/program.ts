@@ -89,6 +89,11 @@ export function buildProgram(cli: CliEnvironment): Command {
       '--runners-ready-timeout <duration>',
       "how long new runners get to come online after an update (default: the worker's)",
     )
+    .option(
+      '--max-concurrency <n>',
+      `MIGs changed or checked at once, at most ${MAX_CONCURRENCY} (default: the worker's; 32 suits a fleet of 1,000 MIGs)`,
+      concurrency,
+    )
     .option('--auto-approve', 'approve every gate without a person')
     .option('--plan', 'print the plan and preflight result; start nothing')
     .option('--allow-testing-version', 'permit a -testing version in prod')
@@ -107,6 +112,7 @@ export function buildProgram(cli: CliEnvironment): Command {
           unhealthyChecksToRollBack: flags.unhealthyChecks,
           convergeInterval: flags.convergeInterval,
           runnersReadyTimeout: flags.runnersReadyTimeout,
+          maxConcurrency: flags.maxConcurrency,
         }),
         autoApprove: flags.autoApprove === true,
         planOnly: flags.plan === true,
@@ -355,6 +361,7 @@ interface StartFlags {
   unhealthyChecks?: number;
   convergeInterval?: string;
   runnersReadyTimeout?: string;
+  maxConcurrency?: number;
   autoApprove?: boolean;
   plan?: boolean;
   allowTestingVersion?: boolean;
@@ -422,6 +429,18 @@ function wholeNumber(value: string): number {
 function positiveInteger(value: string): number {
   const n = wholeNumber(value);
   if (n === 0) throw new InvalidArgumentError('must be at least 1');
+  return n;
+}
+
+/**
+ * A worker runs at most 100 activities at once (the Temporal TypeScript SDK's default), and each lane of the
+ * rollout runs one: more lanes would only queue on the worker.
+ */
+const MAX_CONCURRENCY = 100;
+
+function concurrency(value: string): number {
+  const n = positiveInteger(value);
+  if (n > MAX_CONCURRENCY) throw new InvalidArgumentError(`must be at most ${MAX_CONCURRENCY}`);
   return n;
 }
 

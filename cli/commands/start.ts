@@ -39,7 +39,10 @@ export interface StartOptions {
 
 /** The rollout intervals an operator sets when starting. */
 export type StartTiming = Partial<
-  Pick<RolloutTiming, 'healthCheckInterval' | 'convergeInterval' | 'runnersReadyTimeout' | 'unhealthyChecksToRollBack'>
+  Pick<
+    RolloutTiming,
+    'healthCheckInterval' | 'convergeInterval' | 'runnersReadyTimeout' | 'unhealthyChecksToRollBack' | 'maxConcurrency'
+  >
 >;
 
 /** The duration fields of {@link StartTiming}, with their flags and rules. */
@@ -206,7 +209,7 @@ export function renderPlan(plan: RolloutPlan): string {
 }
 
 function renderTiming(timing: RolloutTiming): string {
-  return `health checks every ${timing.healthCheckInterval} (${timing.unhealthyChecksToRollBack} failed in a row roll back)   convergence every ${timing.convergeInterval}   runners ready within ${timing.runnersReadyTimeout}`;
+  return `health checks every ${timing.healthCheckInterval} (${timing.unhealthyChecksToRollBack} failed in a row roll back)   convergence every ${timing.convergeInterval}   runners ready within ${timing.runnersReadyTimeout}   ${timing.maxConcurrency} MIGs at a time`;
 }
 
 /** What the rollout does about MIGs caught mid-change: it waits for them instead of stopping. */

@@ -122,6 +122,11 @@ describe('bad input: one line, non-zero exit, nothing started', () => {
       2,
       /'--unhealthy-checks <n>' argument '0' is invalid\. must be at least 1/,
     );
+    assertFailure(
+      await rollout('start', '--version', '0123456789-abc', '--max-concurrency', '101'),
+      2,
+      /'--max-concurrency <n>' argument '101' is invalid\. must be at most 100/,
+    );
     assertFailure(await rollout('schedule', 'install', '--every', '86400000'), 2, /--every: "86400000" has no unit/);
     assertFailure(
       await rollout('start', '--version', '0123456789-abc-testing'),
@@ -285,7 +290,7 @@ describe('a rollout from start to abort', () => {
     // The worker's defaults, unless the operator sets an interval.
     assert.match(
       human.stdout,
-      /^ {2}health checks every 30 minutes \(2 failed in a row roll back\) {3}convergence every 10 minutes {3}runners ready within 1 hour$/m,
+      /^ {2}health checks every 30 minutes \(2 failed in a row roll back\) {3}convergence every 10 minutes {3}runners ready within 1 hour {3}4 MIGs at a time$/m,
     );
     const timed = await rollout(
       '--json',
@@ -302,6 +307,8 @@ describe('a rollout from start to abort', () => {
       '90s',
       '--runners-ready-timeout',
       '2h',
+      '--max-concurrency',
+      '32',
     );
     assert.equal(timed.code, 0, timed.stderr);
     const { timing } = (JSON.parse(timed.stdout) as { plan: RolloutPlan }).plan;
@@ -311,8 +318,15 @@ describe('a rollout from start to abort', () => {
         unhealthyChecksToRollBack: timing?.unhealthyChecksToRollBack,
         convergeInterval: timing?.convergeInterval,
         runnersReadyTimeout: timing?.runnersReadyTimeout,
+        maxConcurrency: timing?.maxConcurrency,
       },
-      { healthCheckInterval: '5m', unhealthyChecksToRollBack: 1, convergeInterval: '90s', runnersReadyTimeout: '2h' },
+      {
+        healthCheckInterval: '5m',
+        unhealthyChecksToRollBack: 1,
+        convergeInterval: '90s',
+        runnersReadyTimeout: '2h',
+        maxConcurrency: 32,
+      },
     );
     assert.match(human.stdout, /gh-runner-testing-presubmit-cpu-us-west1\s+testing/);
     assert.deepEqual((JSON.parse((await rollout('--json', 'list')).stdout) as ListResult).rollouts, []);

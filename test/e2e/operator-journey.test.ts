@@ -98,7 +98,10 @@ test(
     assert.equal(started.code, 0, started.stderr);
     assert.match(started.stdout, new RegExp(`^started rollout ${WORKFLOW_ID}$`, 'm'));
     // The flags set two intervals; the third is the worker's default, an hour at the dev stack's speed of 30.
-    assert.match(started.stdout, /health checks every 5s .* convergence every 5s {3}runners ready within 2m$/m);
+    assert.match(
+      started.stdout,
+      /health checks every 5s .* convergence every 5s {3}runners ready within 2m {3}\d+ MIGs at a time$/m,
+    );
     assert.match(started.stdout, new RegExp(`follow it with: rollout status ${WORKFLOW_ID} --watch$`, 'm'));
 
     const watch = start(process.execPath, ['bin/rollout.js', 'status', WORKFLOW_ID, '--watch'], cliEnv);
