@@ -116,6 +116,19 @@ export async function managedInstances(runtime: ActivityRuntime, mig: MigLocator
   return instances;
 }
 
+/** A MIG as its snapshot; `instancesByTemplate` is counted only `withInstances`, which costs one more list call. */
+export async function describeMig(
+  runtime: ActivityRuntime,
+  mig: MigLocator,
+  { withInstances }: { readonly withInstances: boolean },
+): Promise<MigSnapshot> {
+  const [igm, instances] = await Promise.all([
+    getMig(runtime, mig),
+    withInstances ? managedInstances(runtime, mig) : Promise.resolve(undefined),
+  ]);
+  return toSnapshot(runtime.deps.fleet.namePrefix, mig.region, igm, instances);
+}
+
 /**
  * Creation times of a MIG's VMs, which only the instances API knows: one filtered list per zone of the region.
  * Keyed by instance name.

@@ -1,0 +1,153 @@
+/**
+ * The checks a rollout repeats on a MIG while it waits: its canary's health (the rules are in canary-health.ts),
+ * and its convergence onto the target template.
+ */
+import {
+  bootloopProblems,
+  canaryAbsenceProblem,
+  FinishedRunJobs,
+  jobFailureProblem,
+  observeCanaryVms,
+  readTemplateVms,
+  tallyJobs,
+  versionSlots,
+} from './canary-health.js';
+import { makeRoomFor } from './canary-room.js';
+import { FailureType, permanentFailure } from './failures.js';
+import { describeMig, managedInstances, migVersions, toInstanceInfo } from './mig-state.js';
+import { listRunnersByPrefix, migRunnerPrefix } from './runners.js';
+import type { ActivityRuntime } from './runtime.js';
+import type {
+  CanaryHealth,
+  ConvergenceProgress,
+  ManagedInstanceInfo,
+  MigLocator,
+  RolloutActivities,
+  RunnerInfo,
+} from './types.js';
+
+export function createRolloutCheckActivities(
+  runtime: ActivityRuntime,
+): Pick<RolloutActivities, 'canaryHealth' | 'convergence'> {
+  const finishedRunJobs = new FinishedRunJobs();
+  return {
+    async canaryHealth({ mig, canaryTemplate, since, previous }) {
+      const started = Date.parse(since);
+      if (Number.isNaN(started)) {
+        throw permanentFailure(FailureType.INVALID_REQUEST, `canary start "${since}" is not an ISO timestamp`);
+      }
+      // Dozens of reads per check (zones, runs, jobs of each run): each retries its own transient failures, or
+      // at 10% failures per call nearly every attempt would fail on one of them and the check would never finish.
+      const reads = runtime.retryingReads();
+      const { igm, instances, online } = await readTemplateVms(reads, mig, canaryTemplate);
+      const now = runtime.now().getTime();
+      const seenAt = new Date(now).toISOString();
+      const seen = observeCanaryVms(previous, instances, online, new Set(), seenAt);
+      const jobs = await tallyJobs(reads, mig, since, new Set(seen.vms.map((vm) => vm.name)), finishedRunJobs);
+      const observations = observeCanaryVms(seen, [], new Set(), jobs.jobRunners, seenAt);
+      const registered = new Set(observations.vms.filter((vm) => vm.registered).map((vm) => vm.name));
+
+      const grace = runtime.timing.registrationGraceMs;
+      const problems: string[] = [];
+      const versions = migVersions(igm);
+      const canaryVersion = versions.find((version) => version.instanceTemplate === canaryTemplate);
+      if (canaryVersion === undefined) {
+        problems.push(`MIG has no version on ${canaryTemplate} (versions: ${versions.map((v) => v.name).join(', ')})`);
+      }
+      const canarySize = versionSlots(canaryVersion, igm.targetSize ?? 0);
+      const recreating = instances.filter((instance) => instance.currentAction === 'RECREATING');
+      for (const instance of recreating) {
+        problems.push(`canary VM ${instance.name} is being recreated (repair after a failure)`);
+      }
+      problems.push(...bootloopProblems(observations, canarySize));
+      for (const instance of instances) {
+        const age = now - Date.parse(instance.createdAt);
+        const leaving = instance.currentAction === 'RECREATING' || instance.currentAction === 'DELETING';
+        if (!registered.has(instance.name) && !leaving && age > grace) {
+          problems.push(
+            `canary VM ${instance.name} has no online runner ${Math.round(age / 60_000)} minutes after it was created`,
+          );
+        }
+      }
+      // A MIG scaled in below the canary's size keeps fewer canary VMs, none at size 0.
+      const expected = Math.min(canarySize, igm.targetSize ?? 0);
+      // A canary VM that ran its job and deleted itself leaves no slot when the MIG stays at its size with old
+      // VMs: the canary would be missing until one of them ran a job. Room made now is a canary on its way, and a
+      // MIG whose old runners are all busy holds the canary back through no fault of the canary's.
+      const room =
+        instances.length === 0 && expected > 0 && canaryVersion !== undefined
+          ? await makeRoomFor(runtime, mig, canaryTemplate, expected, { remember: false })
+          : { replaced: [], waitingForBusy: 0 };
+      const absence = canaryAbsenceProblem({
+        observations,
+        canaryVmsNow: instances.length,
+        heldBack: room.replaced.length > 0 || room.waitingForBusy > 0,
+        expected,
+        since: started,
+        now,
+        graceMs: grace,
+      });
+      if (absence !== undefined) problems.push(absence);
+      const jobProblem = jobFailureProblem(jobs, since);
+      if (jobProblem !== undefined) problems.push(jobProblem);
+      const result: CanaryHealth = {
+        mig,
+        healthy: problems.length === 0,
+        problems,
+        canaryInstances: instances.length,
+        canaryRunnersOnline: instances.filter((instance) => online.has(instance.name)).length,
+        canaryRecreations:
+          observations.vms.reduce((sum, vm) => sum + Math.max(0, vm.lives.length - 1), 0) + recreating.length,
+        canaryJobs: jobs.canary,
+        baseJobs: jobs.base,
+        observations,
+      };
+      return result;
+    },
+
+    async convergence({ mig, targetTemplate }) {
+      // Checked on every MIG again and again until the rollout converges: one transient failure among its reads
+      // should not fail a check.
+      const reads = runtime.retryingReads();
+      const [snapshot, { instances, runners }] = await Promise.all([
+        describeMig(reads, mig, { withInstances: false }),
+        runnersWithTemplates(reads, mig),
+      ]);
+      const onlineRunners = runners.filter((runner) => runner.online);
+      const progress: ConvergenceProgress = {
+        mig,
+        targetTemplate,
+        instancesOnTarget: instances.filter((instance) => instance.instanceTemplate === targetTemplate).length,
+        instancesTotal: instances.length,
+        runnersOnTarget: onlineRunners.filter((runner) => runner.template === targetTemplate).length,
+        runnersOld: onlineRunners.filter((runner) => runner.template !== targetTemplate).length,
+        versionTargetReached: snapshot.versionTargetReached,
+        isStable: snapshot.isStable,
+      };
+      return progress;
+    },
+  };
+}
+
+/** Runners of a MIG, each with the template of its VM (runners without a VM in the MIG are dropped). */
+async function runnersWithTemplates(
+  reads: ActivityRuntime,
+  mig: MigLocator,
+): Promise<{
+  instances: ManagedInstanceInfo[];
+  runners: Array<RunnerInfo & { template: string }>;
+}> {
+  const [instances, runners] = await Promise.all([
+    managedInstances(reads, mig),
+    listRunnersByPrefix(reads, migRunnerPrefix(mig.name)),
+  ]);
+  const infos = instances.map((instance) => toInstanceInfo(instance, undefined));
+  const templateOf = new Map(infos.map((info) => [info.name, info.instanceTemplate]));
+  return {
+    instances: infos,
+    runners: runners.flatMap((runner) => {
+      const template = templateOf.get(runner.name);
+      return template === undefined ? [] : [{ ...runner, template }];
+    }),
+  };
+}
