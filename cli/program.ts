@@ -14,6 +14,7 @@ import {
   type ProfileName,
 } from '../simulator/behaviours.js';
 import { loadTemporalConfig, type TemporalConfig } from '../worker/config.js';
+import { REPORT_FORMATS, type ReportFormat } from '../workflow-check/report.js';
 import { connectClient, type CommandContext } from './context.js';
 import { UsageError } from './errors.js';
 import { createOutput, type Output, type OutputStream } from './output.js';
@@ -316,6 +317,25 @@ export function buildProgram(cli: CliEnvironment): Command {
     .action(async (_flags: unknown, command: Command) => {
       const { checkRunnerVersion } = await import('./commands/check-runner-version.js');
       await withTemporal(command, (ctx) => checkRunnerVersion(ctx));
+    });
+
+  program
+    .command('check-workflows')
+    .description(
+      "check where GitHub Actions workflows' jobs can run on the fleet: one trust level, a runner that exists",
+    )
+    .argument('[paths...]', 'workflow files or directories', ['.github/workflows'])
+    .option('--fleet <file>', 'fleet definition (default: the built-in default fleet)')
+    .addOption(
+      new Option('--format <format>', 'text, or GitHub Actions annotations').choices(REPORT_FORMATS).default('text'),
+    )
+    .action(async (paths: string[], flags: { fleet?: string; format: ReportFormat }, command: Command) => {
+      const { checkWorkflowFiles } = await import('./commands/check-workflows.js');
+      await checkWorkflowFiles(output(command), {
+        paths,
+        format: flags.format,
+        ...(flags.fleet === undefined ? {} : { fleetFile: flags.fleet }),
+      });
     });
 
   const schedule = program.command('schedule').description('the schedule that runs the runner-version check');

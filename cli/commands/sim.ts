@@ -1,8 +1,7 @@
 import { once } from 'node:events';
-import { defaultFleet, loadFleetFile } from '../../runner-config/default-fleet.js';
-import type { FleetDefinition } from '../../runner-config/types.js';
 import { startSimulator, type BehaviourOverrides, type ProfileName } from '../../simulator/index.js';
 import { UsageError } from '../errors.js';
+import { fleetOfFlag } from '../fleet-flag.js';
 import type { Output } from '../output.js';
 
 export interface SimOptions {
@@ -20,7 +19,7 @@ export interface SimOptions {
 
 /** Serves the simulated GCP Compute and GitHub APIs until the signal aborts. */
 export async function sim(output: Output, options: SimOptions): Promise<{ url: string }> {
-  const fleet = options.fleetFile === undefined ? defaultFleet() : await readFleet(options.fleetFile);
+  const fleet = await fleetOfFlag(options.fleetFile);
   const simulator = await startSimulator({
     port: options.port,
     fleet,
@@ -40,14 +39,5 @@ export async function sim(output: Output, options: SimOptions): Promise<{ url: s
     return { url: simulator.url };
   } finally {
     await simulator.close();
-  }
-}
-
-async function readFleet(path: string): Promise<FleetDefinition> {
-  try {
-    return await loadFleetFile(path);
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') throw new UsageError(`--fleet: no such file ${path}`);
-    throw error;
   }
 }
