@@ -144,6 +144,11 @@ export interface ConvergenceProgress {
 export interface RunnerReleaseInfo {
   readonly version: string;
   readonly publishedAt: string;
+  /**
+   * The first release (by date) newer than `newerThan`: GitHub's 30-day clock for that version started with it.
+   * Absent without `newerThan`, and in results recorded before it was reported.
+   */
+  readonly firstNewer?: { readonly version: string; readonly publishedAt: string };
   readonly securityRelease: boolean;
   /** Platform (`linux-x64`, `linux-arm64`, …) to SHA-256 as published in the release body. */
   readonly digests: Readonly<Record<string, string>>;

@@ -10,6 +10,21 @@ import type { ActivityRuntime } from './runtime.js';
 import { createVersionTemplates, listTemplates } from './templates.js';
 import type { RolloutActivities } from './types.js';
 
+/** Runner release tags; others (none so far) are not runner versions and are passed over. */
+const TAG = /^v\d+\.\d+\.\d+$/;
+
+function publishedAtOf(release: { readonly published_at: string | null; readonly created_at: string }): string {
+  return release.published_at ?? release.created_at;
+}
+
+/** Earlier by date; on the same second, the lower version (its clock started then too). */
+function publishedBefore(
+  a: { readonly version: string; readonly publishedAt: string },
+  b: { readonly version: string; readonly publishedAt: string },
+): boolean {
+  return (Date.parse(a.publishedAt) - Date.parse(b.publishedAt) || compareRunnerVersions(a.version, b.version)) < 0;
+}
+
 export function createVersionArtifactActivities(
   runtime: ActivityRuntime,
 ): Pick<RolloutActivities, 'missingTemplates' | 'createTemplates' | 'latestRunnerRelease' | 'verifyRunnerArchive'> {
@@ -25,11 +40,23 @@ export function createVersionArtifactActivities(
 
     async latestRunnerRelease({ newerThan }) {
       const { github } = runtime.deps;
-      const { data: release } = await runtime.call('get the latest runner release', () =>
-        github.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner' }),
+      // The whole list, not the release GitHub marks latest: that is the newest by date, which may be a patch
+      // of an older line published after a newer release (2.293.x after 2.296.x), and the deadline's clock
+      // started with the first release newer than the fleet, not the last. A few pages a day.
+      const releases = await runtime.call('list the runner releases', () =>
+        github.paginate(github.rest.repos.listReleases, { owner: 'actions', repo: 'runner', per_page: 100 }),
       );
-      const version = versionFromTag(release.tag_name);
-      if (newerThan !== undefined && compareRunnerVersions(version, newerThan) <= 0) return null;
+      const candidates = releases
+        .filter((release) => !release.draft && !release.prerelease && TAG.test(release.tag_name))
+        .map((release) => ({ release, version: versionFromTag(release.tag_name), publishedAt: publishedAtOf(release) }))
+        .filter(({ version }) => newerThan === undefined || compareRunnerVersions(version, newerThan) > 0);
+      if (candidates.length === 0) return null;
+      // Several releases on one day, or since the last check: one rollout, of the highest version.
+      const target = candidates.reduce((best, next) =>
+        compareRunnerVersions(next.version, best.version) > 0 ? next : best,
+      );
+      const first = candidates.reduce((earliest, next) => (publishedBefore(next, earliest) ? next : earliest));
+      const { release, version } = target;
       const digests = parseReleaseDigests(release.body ?? '');
       if (Object.keys(digests).length === 0) {
         throw permanentFailure(
@@ -47,7 +74,8 @@ export function createVersionArtifactActivities(
       }
       return {
         version,
-        publishedAt: release.published_at ?? release.created_at,
+        publishedAt: target.publishedAt,
+        ...(newerThan === undefined ? {} : { firstNewer: { version: first.version, publishedAt: first.publishedAt } }),
         securityRelease: /\bsecurity\b/i.test(`${release.name ?? ''}\n${release.body ?? ''}`),
         digests,
         assets,

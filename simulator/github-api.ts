@@ -272,7 +272,9 @@ export function githubRoutes(model: FleetModel): Route[] {
       endpoint: 'github.releases.list',
       handle: (request) => {
         requirePublicRead(request);
-        const releases = model.releases.all();
+        // "Only users with push access will receive listings for draft releases"
+        // (https://docs.github.com/en/rest/releases/releases#list-releases): the engine never has push access.
+        const releases = model.releases.all().filter((release) => !release.draft);
         const page = paginate(request, releases.length);
         return {
           status: 200,

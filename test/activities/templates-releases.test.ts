@@ -101,7 +101,7 @@ describe('runner releases', () => {
   });
 
   test('GitHub 5xx is a retryable failure', async () => {
-    fx.sim.control.setFaults({ endpoints: [{ endpoint: 'github.releases.latest', status: 502, count: 1 }] });
+    fx.sim.control.setFaults({ endpoints: [{ endpoint: 'github.releases.list', status: 502, count: 1 }] });
     const failure = await failureOf(fx.run('latestRunnerRelease', {}));
     fx.sim.control.clearFaults();
     assert.equal(failure.type, FailureType.UNAVAILABLE);
