@@ -55,6 +55,7 @@ export class FleetModel extends FleetStore {
       },
       options.jobRates,
     );
+    this.handleEvents({ ...this.lifecycle.handlers, ...this.reconciler.handlers, ...this.jobs.handlers });
     seedReleases(this, options.releases);
     seedFleet(this, options.initialVersion, {
       insertTemplate: (name, properties) => this.insertTemplate(name, properties),
