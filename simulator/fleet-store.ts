@@ -130,7 +130,7 @@ export class FleetStore {
   }
 
   /** Takes up a snapshot's ids, and the time of the step it was taken in. */
-  protected restoreCounters(ids: IdCounters, current: number): void {
+  restoreCounters(ids: IdCounters, current: number): void {
     this.ids = { ...ids };
     this.current = current;
   }

@@ -69,11 +69,6 @@ export class JobScheduler {
     this.startArrivals();
   }
 
-  /** Takes up a snapshot's rules; the pools' arrivals are already in the restored event queue. */
-  restoreRates(rules: readonly JobRateRule[]): void {
-    this.jobRates = rules;
-  }
-
   /** Starts every pool's arrivals afresh, at the rate the rules give it. */
   startArrivals(): void {
     for (const pool of this.store.pools.values()) this.applyRate(pool);
