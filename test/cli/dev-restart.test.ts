@@ -1,12 +1,13 @@
 /**
  * `rollout dev` keeps the whole world in its state directory: stopped and started again it shows the same fleet,
  * and a rollout it was running goes on; `--fresh` starts both over; a second `rollout dev` on the same directory
- * or port stops at once with a clear line and exit 6, leaving the first one's state alone.
+ * or port stops at once with a clear line and exit 6, leaving the first one's state alone; a snapshot it cannot
+ * read stops it with exit 2 and the advice to start over.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +71,7 @@ async function stopDev(dev: Dev): Promise<void> {
 async function refusedDev(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
   const { child, stderr } = spawnDev(args);
   const exited = once(child, 'exit') as Promise<[number | null]>;
-  const outcome = await Promise.race([exited, sleep(20_000).then(() => undefined)]);
+  const outcome = await Promise.race([exited, sleep(60_000).then(() => undefined)]);
   if (outcome === undefined) {
     child.kill('SIGINT');
     await exited;
@@ -108,12 +109,12 @@ function progress(status: RolloutStatus): string {
   return `${state.stage} ${state.counts.instancesNew} ${state.timeline.length + state.timelineDropped}`;
 }
 
-async function until<T>(what: string, look: () => Promise<T | undefined>): Promise<T> {
+async function until<T>(what: string | (() => string), look: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const found = await look();
     if (found !== undefined) return found;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    assert.ok(Date.now() < deadline, `timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(500);
   }
 }
@@ -152,11 +153,21 @@ test('rollout dev: a restart continues the same fleet and rollout, --fresh start
     [],
     'the MIGs on the new version before the restart still are',
   );
-  await until('the rollout to go on after the restart', async () => {
-    const status = await rolloutStatus(port);
-    assert.deepEqual(status.state?.problems ?? [], [], 'no MIG held by a rollout the fleet does not know');
-    return progress(status) !== before ? true : undefined;
-  });
+  let last = before;
+  await until(
+    () => `the rollout to go on after the restart (${before}, now ${last})`,
+    async () => {
+      const status = await rolloutStatus(port);
+      assert.deepEqual(status.state?.problems ?? [], [], 'no MIG held by a rollout the fleet does not know');
+      last = progress(status);
+      // A gate reached before the stop waits for its approval, as it would have without the restart.
+      if (status.state?.gate?.kind === 'test-approval') {
+        const approval = await cli(port, 'approve', ROLLOUT, '--stage', 'test', '--reason', 'after a restart');
+        assert.equal(approval.code, 0, approval.stderr);
+      }
+      return last !== before ? true : undefined;
+    },
+  );
   await stopDev(second);
 
   const fresh = await startDev(port, '--fresh');
@@ -165,21 +176,33 @@ test('rollout dev: a restart continues the same fleet and rollout, --fresh start
   assert.equal((await cli(port, 'status', ROLLOUT)).code, 3, 'a new history');
 
   const lock = readFileSync(join(stateDir, 'rollout-dev.lock'), 'utf8');
-  const sameDir = await refusedDev(['--state-dir', stateDir, '--port', String(await freePortWithUi())]);
-  assert.equal(sameDir.code, 6);
-  assert.match(
-    sameDir.stderr,
-    new RegExp(`^rollout: the state directory .* is in use by another rollout dev \\(pid ${fresh.child.pid}\\)`),
-  );
-  assert.equal(sameDir.stderr.trim().split('\n').length, 1, sameDir.stderr);
   const otherDir = mkdtempSync(join(tmpdir(), 'rollout-dev-other-'));
+  const corruptDir = mkdtempSync(join(tmpdir(), 'rollout-dev-corrupt-'));
+  writeFileSync(join(corruptDir, 'simulator.json'), '{"formatVersion": 1, "world": {');
   try {
-    const samePort = await refusedDev(['--state-dir', otherDir, '--port', String(port)]);
+    const [sameDir, samePort, corrupt] = await Promise.all([
+      refusedDev(['--state-dir', stateDir, '--port', String(await freePortWithUi())]),
+      refusedDev(['--state-dir', otherDir, '--port', String(port)]),
+      refusedDev(['--state-dir', corruptDir, '--port', String(await freePortWithUi())]),
+    ]);
+    assert.equal(sameDir.code, 6);
+    assert.match(
+      sameDir.stderr,
+      new RegExp(`^rollout: the state directory .* is in use by another rollout dev \\(pid ${fresh.child.pid}\\)`),
+    );
+    assert.equal(sameDir.stderr.trim().split('\n').length, 1, sameDir.stderr);
     assert.equal(samePort.code, 6);
     assert.match(samePort.stderr, new RegExp(`^rollout: port ${port} \\(Temporal\\) is in use`));
     assert.equal(samePort.stderr.trim().split('\n').length, 1, samePort.stderr);
+    assert.equal(corrupt.code, 2, corrupt.stderr);
+    assert.match(
+      corrupt.stderr,
+      /^rollout: the simulator snapshot \S+ is corrupt \(not JSON\); start over with rollout dev --fresh\n$/,
+    );
+    assert.equal(readFileSync(join(corruptDir, 'simulator.json'), 'utf8'), '{"formatVersion": 1, "world": {');
   } finally {
     rmSync(otherDir, { recursive: true, force: true });
+    rmSync(corruptDir, { recursive: true, force: true });
   }
   assert.equal(readFileSync(join(stateDir, 'rollout-dev.lock'), 'utf8'), lock, 'the first stack keeps its lock');
   assert.deepEqual(await migsOnVersion(port), [], 'and its world');
