@@ -116,7 +116,7 @@ export function encodeWorld(store: FleetStore, jobRates: readonly JobRateRule[])
   const killedJobs = store.killedJobs.map(keepJob);
   const events = store.scheduledEvents().flatMap(({ at, event }) => {
     const record = encodeEvent(event, { inMap, hasRunner });
-    if (record !== undefined && record.kind === 'finishJob' && 'job' in event) keepJob(event.job);
+    if (record !== undefined && event.kind === 'finishJob') keepJob(event.job);
     return record === undefined ? [] : [{ at, ...record }];
   });
   return {
