@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { defaultFleet } from '../runner-config/default-fleet.js';
+import type { FleetDefinition } from '../runner-config/types.js';
 import { ENGINE_DEFECT_WORKAROUNDS, SnapshotError, startSimulator, type SimulatorHandle } from '../simulator/index.js';
 import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
 import { installWorkerRuntime, runWorker } from '../worker/main.js';
@@ -145,7 +146,7 @@ export async function startStack(output: Output, options: StackOptions): Promise
 
 async function startStackSimulator(
   options: StackOptions,
-  fleet: ReturnType<typeof defaultFleet>,
+  fleet: FleetDefinition,
   snapshotFile: string | undefined,
 ): Promise<SimulatorHandle> {
   try {
