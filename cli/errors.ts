@@ -26,6 +26,8 @@ export const EXIT_CODES = {
   unreachable: 4,
   /** The rollout refused the request (an update validator's reason). */
   rejected: 5,
+  /** Another `rollout dev` holds the state directory, or the port is taken: nothing was started or changed. */
+  inUse: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -66,6 +68,8 @@ export const UnreachableError = cliErrorClass('UnreachableError', EXIT_CODES.unr
 export type UnreachableError = InstanceType<typeof UnreachableError>;
 export const RejectedError = cliErrorClass('RejectedError', EXIT_CODES.rejected);
 export type RejectedError = InstanceType<typeof RejectedError>;
+export const InUseError = cliErrorClass('InUseError', EXIT_CODES.inUse);
+export type InUseError = InstanceType<typeof InUseError>;
 export const OperationFailedError = cliErrorClass('OperationFailedError', EXIT_CODES.failure);
 export type OperationFailedError = InstanceType<typeof OperationFailedError>;
 

@@ -289,14 +289,30 @@ export function buildProgram(cli: CliEnvironment): Command {
   program
     .command('dev')
     .description('run Temporal (with Web UI), the simulator and a worker locally until Ctrl-C')
-    .option('--state-dir <dir>', 'where the Temporal database lives (survives restarts)', '.state')
+    .option(
+      '--state-dir <dir>',
+      "where Temporal's database and the simulator's world live (survive restarts)",
+      '.state',
+    )
+    .option('--fresh', "start over: delete Temporal's database and the simulator's world first")
     .option('--port <n>', 'Temporal port (the Web UI is on port+1000)', portNumber, 7233)
     .option('--sim-port <n>', 'simulator port (0 = any free port)', portNumber, 0)
     .option('--speed <x>', 'simulated seconds per real second', positiveNumber, 1)
-    .action(async (flags: { stateDir: string; port: number; simPort: number; speed: number }, command: Command) => {
-      const { dev } = await import('./commands/dev.js');
-      await dev(output(command), { ...flags, taskQueue: temporalConfig().taskQueue, env: cli.env, signal: cli.signal });
-    });
+    .action(
+      async (
+        flags: { stateDir: string; fresh?: boolean; port: number; simPort: number; speed: number },
+        command: Command,
+      ) => {
+        const { dev } = await import('./commands/dev.js');
+        await dev(output(command), {
+          ...flags,
+          fresh: flags.fresh === true,
+          taskQueue: temporalConfig().taskQueue,
+          env: cli.env,
+          signal: cli.signal,
+        });
+      },
+    );
 
   program
     .command('demo')

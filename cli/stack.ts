@@ -1,28 +1,34 @@
 /**
  * The embedded local stack behind `rollout dev` and `rollout demo`: the Temporal CLI dev server (Web UI,
- * SQLite), the simulator serving both cloud APIs, and a worker pointed at it.
+ * SQLite), the simulator serving both cloud APIs, and a worker pointed at it. With a state directory, Temporal's
+ * database and the simulator's world both live there (dev-state.ts), so a restart continues the same fleet.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { defaultFleet } from '../runner-config/default-fleet.js';
-import { ENGINE_DEFECT_WORKAROUNDS, startSimulator } from '../simulator/index.js';
+import type { FleetDefinition } from '../runner-config/types.js';
+import { ENGINE_DEFECT_WORKAROUNDS, SnapshotError, startSimulator, type SimulatorHandle } from '../simulator/index.js';
 import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
 import { installWorkerRuntime, runWorker } from '../worker/main.js';
 import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js';
-import { CliError, EXIT_CODES } from './errors.js';
+import { assertPortFree, clearState, lockStateDir, statePaths } from './dev-state.js';
+import { CliError, EXIT_CODES, UsageError } from './errors.js';
 import { waitForPoller } from './operations.js';
 import type { Output } from './output.js';
 import { timingAtSpeed } from './stack-timing.js';
 import { resolveTemporalCli } from './temporal-binary.js';
 
 export interface StackOptions {
-  /** Directory for the Temporal database; the history lives in memory when omitted. */
+  /**
+   * Directory for the Temporal database and the simulator's snapshot, locked while the stack runs; both live in
+   * memory when omitted.
+   */
   readonly stateDir?: string;
+  /** Deletes both from the state directory first. */
+  readonly fresh?: boolean;
   /** Temporal frontend port (0 = a free one); the Web UI listens on port + 1000. */
   readonly port: number;
   readonly simPort: number;
@@ -40,7 +46,7 @@ export interface Stack {
   readonly workerConfig: WorkerConfig;
   /** Settles when the worker stops; rejects if it fails. */
   readonly worker: Promise<void>;
-  /** Stops the worker, the simulator and the server, in that order. */
+  /** Stops the worker, the server and the simulator (which saves its world), in that order. */
   stop(): Promise<void>;
 }
 
@@ -56,6 +62,12 @@ export async function startStack(output: Output, options: StackOptions): Promise
   const fleet = defaultFleet();
   const binary = resolveTemporalCli(options.env);
   const port = options.port === 0 ? await freePortWithUi() : options.port;
+  // Another stack's ports, or its state directory, stop this one before it starts or changes anything.
+  await assertPortFree(port, 'Temporal', '--port');
+  await assertPortFree(port + 1000, 'the Web UI', '--port');
+  if (options.simPort !== 0) await assertPortFree(options.simPort, 'the simulator', '--sim-port');
+  const stateDir = options.stateDir;
+  const unlock = stateDir === undefined ? undefined : lockStateDir(stateDir);
   const temporalAddress = `127.0.0.1:${port}`;
   const uiUrl = `http://127.0.0.1:${port + 1000}`;
   const stopping: (() => Promise<void>)[] = [];
@@ -63,22 +75,26 @@ export async function startStack(output: Output, options: StackOptions): Promise
     for (const step of stopping.reverse()) await step();
     stopping.length = 0;
   };
+  if (unlock !== undefined) stopping.push(async () => unlock());
   try {
-    const server = startServer(binary, port, options.stateDir);
+    if (stateDir !== undefined && options.fresh === true) clearState(stateDir);
+    // The simulator first: a snapshot it cannot read stops the stack before Temporal starts.
+    const snapshotFile = stateDir === undefined ? undefined : statePaths(stateDir).simulatorSnapshot;
+    const simulator = await startStackSimulator(options, fleet, snapshotFile);
+    stopping.push(() => simulator.close());
+
+    const server = startServer(binary, port, stateDir);
     stopping.push(() => stopServer(server.child));
     await waitForServer(temporalAddress, server);
     await registerMissingSearchAttributes(binary, temporalAddress);
     output.event('temporal', { address: temporalAddress }, `Temporal:  ${temporalAddress}`);
     output.event('ui', { url: uiUrl }, `Web UI:    ${uiUrl}`);
-
-    const simulator = await startSimulator({
-      port: options.simPort,
-      fleet,
-      speed: options.speed,
-      behaviours: ENGINE_DEFECT_WORKAROUNDS,
-    });
-    stopping.push(() => simulator.close());
-    output.event('simulator', { url: simulator.url }, `Simulator: ${simulator.url}`);
+    const restored = simulator.restored ? ` (its world restored from ${snapshotFile ?? ''})` : '';
+    output.event(
+      'simulator',
+      { url: simulator.url, restored: simulator.restored },
+      `Simulator: ${simulator.url}${restored}`,
+    );
 
     const workerConfig = loadWorkerConfig({
       ...options.env,
@@ -128,6 +144,27 @@ export async function startStack(output: Output, options: StackOptions): Promise
   }
 }
 
+async function startStackSimulator(
+  options: StackOptions,
+  fleet: FleetDefinition,
+  snapshotFile: string | undefined,
+): Promise<SimulatorHandle> {
+  try {
+    return await startSimulator({
+      port: options.simPort,
+      fleet,
+      speed: options.speed,
+      behaviours: ENGINE_DEFECT_WORKAROUNDS,
+      ...(snapshotFile === undefined ? {} : { snapshotFile }),
+    });
+  } catch (error) {
+    if (error instanceof SnapshotError) {
+      throw new UsageError(`${error.message}; start over with rollout dev --fresh`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 async function workerVisible(address: string, taskQueue: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
@@ -148,11 +185,7 @@ interface ServerProcess {
 }
 
 function startServer(binary: string, port: number, stateDir: string | undefined): ServerProcess {
-  const database: string[] = [];
-  if (stateDir !== undefined) {
-    mkdirSync(stateDir, { recursive: true });
-    database.push('--db-filename', join(resolve(stateDir), 'temporal.db'));
-  }
+  const database = stateDir === undefined ? [] : ['--db-filename', statePaths(stateDir).temporalDb];
   const args = [
     'server',
     'start-dev',

@@ -42,28 +42,33 @@ export class SimClock {
   }
 }
 
-interface ScheduledEvent {
+export interface ScheduledEvent<Event> {
   readonly at: number;
   readonly seq: number;
-  readonly run: () => void;
+  readonly event: Event;
 }
 
 /** A binary min-heap of events ordered by time, then by insertion. */
-export class EventQueue {
-  private readonly heap: ScheduledEvent[] = [];
+export class EventQueue<Event> {
+  private readonly heap: ScheduledEvent<Event>[] = [];
   private seq = 0;
 
   get size(): number {
     return this.heap.length;
   }
 
-  schedule(at: number, run: () => void): void {
-    this.heap.push({ at, seq: this.seq++, run });
+  schedule(at: number, event: Event): void {
+    this.heap.push({ at, seq: this.seq++, event });
     this.siftUp(this.heap.length - 1);
   }
 
+  /** Every pending event in the order they will run. */
+  ordered(): ScheduledEvent<Event>[] {
+    return [...this.heap].sort((a, b) => a.at - b.at || a.seq - b.seq);
+  }
+
   /** Removes and returns the earliest event due at or before `until`. */
-  popDue(until: number): ScheduledEvent | undefined {
+  popDue(until: number): ScheduledEvent<Event> | undefined {
     const first = this.heap[0];
     if (first === undefined || first.at > until) return undefined;
     const last = this.heap.pop();

@@ -113,6 +113,17 @@ export class FaultInjector {
     });
   }
 
+  /** Remaining uses of the `count`-limited rules, by rule index: with `current`, all a snapshot needs. */
+  remainingUses(): Array<[number, number]> {
+    return [...this.remaining];
+  }
+
+  /** Takes up a snapshot's rules and what is left of the limited ones. */
+  restore(config: FaultConfig, remaining: ReadonlyArray<readonly [number, number]>): void {
+    this.config = config;
+    this.remaining = new Map(remaining);
+  }
+
   /** The latency and failure to apply to one request of `endpoint`; `mutating` allows operation errors. */
   decide(endpoint: string, mutating: boolean): InjectedFault {
     let latencyMs = this.config.latencyMs;

@@ -23,6 +23,8 @@ import { MigReconciler } from './mig-reconciler.js';
 import { fingerprintOf, outdatedInstances } from './mig-status.js';
 import type { JobRateRule, ModelOptions } from './options.js';
 import { Random } from './random.js';
+import { restoreWorld } from './snapshot-restore.js';
+import { encodeWorld, type WorldRecord } from './snapshot-world.js';
 
 /**
  * The in-memory runner fleet: the store of templates, MIGs, instances, GitHub runners, jobs and operations, and its
@@ -37,7 +39,11 @@ export class FleetModel extends FleetStore {
   private readonly reconciler: MigReconciler;
   private readonly jobs: JobScheduler;
 
-  constructor(clock: SimClock, options: ModelOptions) {
+  /**
+   * A new world from the fleet definition, or, given a snapshot's `world`, that world as it was (its job rates,
+   * behaviours and seed come in `options`, which the caller takes from the snapshot).
+   */
+  constructor(clock: SimClock, options: ModelOptions, world?: WorldRecord) {
     super(clock, options);
     this.lifecycle = new InstanceLifecycle(this, {
       runnerAvailable: (runner) => this.jobs.runnerAvailable(runner),
@@ -55,17 +61,29 @@ export class FleetModel extends FleetStore {
       },
       options.jobRates,
     );
-    seedReleases(this, options.releases);
-    seedFleet(this, options.initialVersion, {
-      insertTemplate: (name, properties) => this.insertTemplate(name, properties),
-      addRunningInstance: (mig) => this.lifecycle.addRunningInstance(mig),
-    });
-    this.jobs.startArrivals();
+    this.handleEvents({ ...this.lifecycle.handlers, ...this.reconciler.handlers, ...this.jobs.handlers });
+    if (world === undefined) {
+      seedReleases(this, options.releases);
+      seedFleet(this, options.initialVersion, {
+        insertTemplate: (name, properties) => this.insertTemplate(name, properties),
+        addRunningInstance: (mig) => this.lifecycle.addRunningInstance(mig),
+      });
+      this.jobs.startArrivals();
+    } else {
+      restoreWorld(this, world);
+    }
     this.foreignProactive = chooseForeignProactive(
       [...this.migs.values()],
       new Random(options.seed, 'foreignProactive'),
     );
-    if (this.behaviours.foreignProactiveMigs) this.switchForeignMigs();
+    // A restored world already shows the other tool's change (or its undoing by the operator).
+    if (world === undefined && this.behaviours.foreignProactiveMigs) this.switchForeignMigs();
+  }
+
+  /** The whole world as plain data, for a snapshot. */
+  world(): WorldRecord {
+    this.catchUp();
+    return encodeWorld(this, this.jobs.rates);
   }
 
   /** Switches behaviours on or off from now on; returns the full set. */

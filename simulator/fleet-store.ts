@@ -2,6 +2,7 @@ import type { FleetDefinition } from '../runner-config/types.js';
 import type { Behaviours } from './behaviours.js';
 import { EventQueue, type SimClock } from './clock.js';
 import { FaultInjector } from './faults.js';
+import type { FleetEvent, FleetEventHandlers } from './fleet-events.js';
 import type {
   JobAction,
   JobCounts,
@@ -53,9 +54,10 @@ export class FleetStore {
   /** Early returns of operation waits, apart from durations so how often a client waits changes no duration. */
   readonly waitRandom: Random;
 
-  private readonly events = new EventQueue();
+  private readonly events = new EventQueue<FleetEvent>();
+  private handlers: FleetEventHandlers | undefined;
   private current: number;
-  private nextId = 1;
+  private ids: { -readonly [K in keyof IdCounters]: number } = { resource: 1, runner: 1, job: 1 };
 
   constructor(
     readonly clock: SimClock,
@@ -83,7 +85,7 @@ export class FleetStore {
     let processed = 0;
     for (let event = this.events.popDue(until); event !== undefined; event = this.events.popDue(until)) {
       this.current = event.at;
-      event.run();
+      this.run(event.event);
       processed++;
     }
     this.current = until;
@@ -99,12 +101,53 @@ export class FleetStore {
     return this.events.size;
   }
 
-  /** Runs `run` once simulated time reaches `at` (epoch ms); events due at the same time run in the order scheduled. */
-  schedule(at: number, run: () => void): void {
-    this.events.schedule(at, run);
+  /** Runs `event` once simulated time reaches `at` (epoch ms); events due at the same time run in the order scheduled. */
+  schedule(at: number, event: FleetEvent): void {
+    this.events.schedule(at, event);
+  }
+
+  /** Every pending event with its time, in the order they will run. */
+  scheduledEvents(): Array<{ readonly at: number; readonly event: FleetEvent }> {
+    return this.events.ordered().map(({ at, event }) => ({ at, event }));
   }
 
   newId(): string {
-    return String(4_000_000_000_000 + this.nextId++);
+    return String(4_000_000_000_000 + this.ids.resource++);
   }
+
+  /** GitHub never reuses a runner's id. */
+  newRunnerId(): number {
+    return this.ids.runner++;
+  }
+
+  newJobId(): number {
+    return this.ids.job++;
+  }
+
+  /** The next ids to hand out, for a snapshot. */
+  idCounters(): IdCounters {
+    return { ...this.ids };
+  }
+
+  /** Takes up a snapshot's ids, and the time of the step it was taken in. */
+  restoreCounters(ids: IdCounters, current: number): void {
+    this.ids = { ...ids };
+    this.current = current;
+  }
+
+  /** The parts of the model that act on events register here, one handler per kind. */
+  protected handleEvents(handlers: FleetEventHandlers): void {
+    this.handlers = handlers;
+  }
+
+  private run(event: FleetEvent): void {
+    if (this.handlers === undefined) throw new Error('no handlers for the fleet events');
+    (this.handlers[event.kind] as (event: FleetEvent) => void)(event);
+  }
+}
+
+export interface IdCounters {
+  readonly resource: number;
+  readonly runner: number;
+  readonly job: number;
 }

@@ -26,6 +26,15 @@ export interface GitHubTrafficView {
   readonly hours: readonly GitHubTrafficHour[];
 }
 
+/** The record as a snapshot keeps it; requests in flight end with the process. */
+export interface GitHubTrafficRecord {
+  readonly since: number;
+  readonly hours: readonly Hour[];
+  readonly peakConcurrent: number;
+  readonly primaryLimited: number;
+  readonly secondaryLimited: number;
+}
+
 interface Hour {
   charged: number;
   notModified: number;
@@ -75,6 +84,24 @@ export class GitHubTraffic {
     this.peakConcurrent = this.inFlight;
     this.primaryLimited = 0;
     this.secondaryLimited = 0;
+  }
+
+  record(): GitHubTrafficRecord {
+    return {
+      since: this.since,
+      hours: this.hours.map((hour) => ({ ...hour })),
+      peakConcurrent: this.peakConcurrent,
+      primaryLimited: this.primaryLimited,
+      secondaryLimited: this.secondaryLimited,
+    };
+  }
+
+  restore(record: GitHubTrafficRecord): void {
+    this.since = record.since;
+    this.hours = record.hours.map((hour) => ({ ...hour }));
+    this.peakConcurrent = record.peakConcurrent;
+    this.primaryLimited = record.primaryLimited;
+    this.secondaryLimited = record.secondaryLimited;
   }
 
   view(): GitHubTrafficView {

@@ -28,6 +28,7 @@ import {
 } from './options.js';
 import { RequestLog } from './request-log.js';
 import { SimulatorServer } from './server.js';
+import { continuedSeed, readSnapshot, SnapshotError, writeSnapshot } from './snapshot.js';
 import { WebhookSender, type WebhookTarget } from './webhooks.js';
 
 export type {
@@ -58,6 +59,7 @@ export type { EndpointCounter, MutationLogEntry } from './request-log.js';
 export type { GitHubTrafficHour, GitHubTrafficView } from './github-traffic.js';
 export { DEFAULT_INITIAL_VERSION, DEFAULT_JOB_RATES, DEFAULT_SEED, DEFAULT_TIMINGS } from './options.js';
 export { SimulatorControl } from './control.js';
+export { SNAPSHOT_FORMAT_VERSION, SnapshotError } from './snapshot.js';
 export { FleetModel } from './fleet-model.js';
 export type { WebhookDelivery, WebhookSender, WebhookTarget } from './webhooks.js';
 
@@ -97,6 +99,15 @@ export interface SimulatorOptions {
   readonly webhook?: WebhookTarget;
   /** Real milliseconds between background catch-ups of the model while time runs (speed > 0). Default 200. */
   readonly tickMs?: number;
+  /**
+   * Keeps the world in this file: restored from it at start when it exists (then the options that describe the
+   * world at the start, from `seed` to `faults`, are the snapshot's), saved every `snapshotEveryMs` of real time
+   * and on `close`. A snapshot of another format version, of another fleet definition or corrupt is a
+   * SnapshotError, and the file is left as it is.
+   */
+  readonly snapshotFile?: string;
+  /** Default 5,000. */
+  readonly snapshotEveryMs?: number;
 }
 
 export interface SimulatorHandle {
@@ -111,7 +122,11 @@ export interface SimulatorHandle {
   readonly model: FleetModel;
   /** `workflow_job` deliveries: `configure` a receiver (or none), `flush` pending ones, read `deliveries`. */
   readonly webhooks: WebhookSender;
-  /** Stops listening, drops open connections and stops the clock, after pending webhook deliveries. */
+  /** Whether the world was restored from `snapshotFile`. */
+  readonly restored: boolean;
+  /** Writes the world to `snapshotFile` now (nothing without one). */
+  save(): void;
+  /** Stops listening, drops open connections and stops the clock, after pending webhook deliveries; then saves. */
   close(): Promise<void>;
 }
 
@@ -121,23 +136,39 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (!(speed >= 0)) throw new RangeError(`speed must be a number ≥ 0, got ${String(options.speed)}`);
   const startMs = options.startTime === undefined ? Date.now() : new Date(options.startTime).getTime();
   if (Number.isNaN(startMs)) throw new RangeError(`startTime "${String(options.startTime)}" is not a valid date`);
-  const clock = new SimClock(startMs, speed);
-  const seed = options.seed ?? DEFAULT_SEED;
-  const model = new FleetModel(clock, {
+  const snapshotFile = options.snapshotFile;
+  const snapshot = snapshotFile === undefined ? undefined : readSnapshot(snapshotFile, fleet);
+  const world = snapshot?.world;
+  const clock = new SimClock(world?.now ?? startMs, speed);
+  const seed = world === undefined ? (options.seed ?? DEFAULT_SEED) : continuedSeed(world.seed, world.now);
+  const modelOptions = {
     fleet,
     seed,
     initialVersion: options.initialVersion ?? DEFAULT_INITIAL_VERSION,
-    jobRates: options.jobRates ?? DEFAULT_JOB_RATES,
+    jobRates: world?.jobRates ?? options.jobRates ?? DEFAULT_JOB_RATES,
     timings: { ...DEFAULT_TIMINGS, ...options.timings },
     releases: options.releases ?? [],
-    behaviours: resolveBehaviours(options.profile ?? DEFAULT_PROFILE, options.behaviours),
-  });
+    behaviours: world?.behaviours ?? resolveBehaviours(options.profile ?? DEFAULT_PROFILE, options.behaviours),
+  };
+  const model = restoring(snapshotFile, () => new FleetModel(clock, modelOptions, world));
   const webhooks = new WebhookSender(model);
   webhooks.configure(options.webhook);
   const log = new RequestLog();
   const githubTraffic = new GitHubTraffic(() => model.now());
+  if (snapshot !== undefined) {
+    const { counters, mutations, nextSeq } = snapshot.requestLog;
+    restoring(snapshotFile, () => {
+      log.restore(counters, mutations, nextSeq);
+      githubTraffic.restore(snapshot.githubTraffic);
+    });
+  }
   const control = new SimulatorControl(model, log, githubTraffic);
-  if (options.faults !== undefined) control.setFaults(options.faults);
+  if (options.faults !== undefined && snapshot === undefined) control.setFaults(options.faults);
+  const save = (): void => {
+    if (snapshotFile === undefined) return;
+    const requestLog = { counters: control.counters(), mutations: log.mutations, nextSeq: log.nextSeq };
+    writeSnapshot(snapshotFile, { world: model.world(), requestLog, githubTraffic: githubTraffic.record() });
+  };
   const simulator = new SimulatorServer(
     model,
     log,
@@ -155,6 +186,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const ticker = setInterval(() => model.catchUp(), options.tickMs ?? 200);
   ticker.unref();
+  const saver = snapshotFile === undefined ? undefined : setInterval(save, options.snapshotEveryMs ?? 5000);
+  saver?.unref();
   const port = (simulator.server.address() as AddressInfo).port;
   return {
     url: `http://${host}:${port}`,
@@ -164,14 +197,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     control,
     model,
     webhooks,
+    restored: snapshot !== undefined,
+    save,
     close: async () => {
       clearInterval(ticker);
+      clearInterval(saver);
       webhooks.configure(undefined);
       await webhooks.flush();
       await new Promise<void>((resolve, reject) => {
         simulator.server.close((error) => (error === undefined ? resolve() : reject(error)));
         simulator.server.closeAllConnections();
       });
+      save();
     },
   };
+}
+
+/** Runs a step of the restore: anything it throws means the snapshot is not what the simulator wrote. */
+function restoring<T>(file: string | undefined, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (file === undefined) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SnapshotError(`the simulator snapshot ${file} is corrupt (${reason})`);
+  }
 }

@@ -5,6 +5,7 @@
  * instance's `incarnation` tells events of an earlier life of the VM to do nothing.
  */
 import { findType, METADATA_KEYS, runnerLabels } from '../runner-config/index.js';
+import type { FleetEventHandlers } from './fleet-events.js';
 import type { FleetStore } from './fleet-store.js';
 import type { SimInstance, SimJob, SimMig, SimRunner } from './fleet-types.js';
 import { quotaExceededError } from './quota.js';
@@ -28,7 +29,6 @@ export interface LifecycleListener {
 export class InstanceLifecycle {
   /** Instance names, and the ages of the instances already running at the start. */
   private readonly idRandom: Random;
-  private nextRunnerId = 1;
 
   constructor(
     private readonly store: FleetStore,
@@ -36,6 +36,60 @@ export class InstanceLifecycle {
   ) {
     this.idRandom = new Random(store.seed, 'ids');
   }
+
+  /** What each of the lifecycle's events does when its time comes. */
+  readonly handlers: FleetEventHandlers<
+    | 'retryProvision'
+    | 'boot'
+    | 'crash'
+    | 'register'
+    | 'recreate'
+    | 'crashRegistered'
+    | 'instanceGone'
+    | 'runnerStopped'
+    | 'expireRunner'
+  > = {
+    retryProvision: ({ instance, life }) => {
+      if (this.current(instance, life)) this.provision(instance);
+    },
+    boot: ({ instance, life }) => {
+      if (this.current(instance, life)) this.boot(instance);
+    },
+    crash: ({ instance, life }) => {
+      if (this.current(instance, life)) this.crash(instance);
+    },
+    register: ({ instance, life }) => {
+      if (this.current(instance, life)) this.register(instance);
+    },
+    recreate: ({ instance, life }) => {
+      if (!this.current(instance, life)) return;
+      instance.id = this.store.newId();
+      instance.createdAt = this.store.now();
+      this.provision(instance);
+    },
+    crashRegistered: ({ instance, runner, life }) => {
+      if (this.current(instance, life) && instance.runner === runner) this.crashRegistered(instance, runner);
+    },
+    instanceGone: ({ instance }) => {
+      if (this.store.instancesByName.get(instance.name) !== instance) return;
+      const mig = instance.mig;
+      mig.instances.delete(instance.name);
+      this.store.instancesByName.delete(instance.name);
+      this.listener.scheduleReconcile(mig);
+      this.listener.scheduleAutoscale(mig);
+    },
+    runnerStopped: ({ runner, wasBusy }) => {
+      if (this.store.runners.get(runner.id) !== runner) return;
+      if (!this.store.presence.leftRegistered(wasBusy)) {
+        this.removeRunner(runner);
+        return;
+      }
+      this.leaveOffline(runner);
+    },
+    expireRunner: ({ runner }) => {
+      if (this.store.runners.get(runner.id) === runner) this.removeRunner(runner);
+    },
+  };
 
   newInstance(mig: SimMig, versionIndex: number): SimInstance {
     const version = mig.versions[versionIndex] ?? mig.versions[0];
@@ -106,20 +160,25 @@ export class InstanceLifecycle {
               message: `The zone '${zone}' does not have enough resources available to fulfill the request. Try a different zone, or try again later.`,
             },
       ];
-      this.store.schedule(this.store.now() + this.store.timings.stockoutRetrySeconds * 1000, () => {
-        if (instance.incarnation === life && this.alive(instance)) this.provision(instance);
+      this.store.schedule(this.store.now() + this.store.timings.stockoutRetrySeconds * 1000, {
+        kind: 'retryProvision',
+        instance,
+        life,
       });
       return;
     }
     instance.status = 'PROVISIONING';
     instance.lastAttemptErrors = [];
-    this.store.schedule(this.store.now() + this.store.timings.bootSeconds * 1000, () => {
-      if (instance.incarnation === life && this.alive(instance)) this.boot(instance);
-    });
+    this.store.schedule(this.store.now() + this.store.timings.bootSeconds * 1000, { kind: 'boot', instance, life });
   }
 
   alive(instance: SimInstance): boolean {
     return this.store.instancesByName.get(instance.name) === instance && instance.currentAction !== 'DELETING';
+  }
+
+  /** Whether an event of the instance's life `life` still applies: it was neither recreated nor deleted since. */
+  current(instance: SimInstance, life: number): boolean {
+    return instance.incarnation === life && this.alive(instance);
   }
 
   private boot(instance: SimInstance): void {
@@ -127,15 +186,19 @@ export class InstanceLifecycle {
     instance.status = 'RUNNING';
     instance.currentAction = 'VERIFYING';
     if (this.store.faults.bootloops(instance.template)) {
-      this.store.schedule(this.store.now() + this.store.timings.crashAfterSeconds * 1000, () => {
-        if (instance.incarnation === life && this.alive(instance)) this.crash(instance);
+      this.store.schedule(this.store.now() + this.store.timings.crashAfterSeconds * 1000, {
+        kind: 'crash',
+        instance,
+        life,
       });
     } else if (this.store.faults.neverRegisters(instance.template)) {
       // The VM looks healthy to the MIG but no runner ever appears on GitHub.
       instance.currentAction = 'NONE';
     } else {
-      this.store.schedule(this.store.now() + this.store.timings.registerSeconds * 1000, () => {
-        if (instance.incarnation === life && this.alive(instance)) this.register(instance);
+      this.store.schedule(this.store.now() + this.store.timings.registerSeconds * 1000, {
+        kind: 'register',
+        instance,
+        life,
       });
     }
   }
@@ -148,11 +211,10 @@ export class InstanceLifecycle {
     instance.currentAction = 'RECREATING';
     instance.status = 'STOPPING';
     const life = instance.incarnation;
-    this.store.schedule(this.store.now() + this.store.timings.deleteSeconds * 1000, () => {
-      if (instance.incarnation !== life || !this.alive(instance)) return;
-      instance.id = this.store.newId();
-      instance.createdAt = this.store.now();
-      this.provision(instance);
+    this.store.schedule(this.store.now() + this.store.timings.deleteSeconds * 1000, {
+      kind: 'recreate',
+      instance,
+      life,
     });
   }
 
@@ -161,7 +223,7 @@ export class InstanceLifecycle {
     const runnerVersion = template?.metadata.get(METADATA_KEYS.runnerVersion) ?? this.store.fleet.runner.version;
     const configRef = template?.metadata.get(METADATA_KEYS.configRef) ?? this.store.fleet.github.configRef;
     const runner: SimRunner = {
-      id: this.nextRunnerId++,
+      id: this.store.newRunnerId(),
       name: instance.name,
       instance,
       labels: runnerLabels(this.store.fleet, instance.mig.ref, {
@@ -190,10 +252,11 @@ export class InstanceLifecycle {
     this.listener.runnerAvailable(runner);
     if (this.store.faults.crashesAfterRegistering(instance.template)) {
       const life = instance.incarnation;
-      this.store.schedule(this.store.now() + this.store.timings.crashAfterSeconds * 1000, () => {
-        if (instance.incarnation === life && this.alive(instance) && instance.runner === runner) {
-          this.crashRegistered(instance, runner);
-        }
+      this.store.schedule(this.store.now() + this.store.timings.crashAfterSeconds * 1000, {
+        kind: 'crashRegistered',
+        instance,
+        runner,
+        life,
       });
     }
   }
@@ -207,10 +270,7 @@ export class InstanceLifecycle {
     instance.mig.pool.idle.delete(runner);
     instance.runner = undefined;
     if (this.store.behaviours.offlineRunners) {
-      runner.offlineSince = this.store.now();
-      this.store.schedule(this.store.now() + OFFLINE_EPHEMERAL_EXPIRY_MS, () => {
-        if (this.store.runners.get(runner.id) === runner) this.removeRunner(runner);
-      });
+      this.leaveOffline(runner);
     } else {
       this.removeRunner(runner);
     }
@@ -236,15 +296,8 @@ export class InstanceLifecycle {
     instance.incarnation++;
     instance.currentAction = 'DELETING';
     instance.status = 'STOPPING';
-    const mig = instance.mig;
-    this.store.schedule(this.store.now() + this.store.timings.deleteSeconds * 1000, () => {
-      if (this.store.instancesByName.get(instance.name) !== instance) return;
-      mig.instances.delete(instance.name);
-      this.store.instancesByName.delete(instance.name);
-      this.listener.scheduleReconcile(mig);
-      this.listener.scheduleAutoscale(mig);
-    });
-    this.listener.scheduleReconcile(mig);
+    this.store.schedule(this.store.now() + this.store.timings.deleteSeconds * 1000, { kind: 'instanceGone', instance });
+    this.listener.scheduleReconcile(instance.mig);
   }
 
   /**
@@ -253,16 +306,16 @@ export class InstanceLifecycle {
    */
   private stopWithVm(runner: SimRunner, wasBusy: boolean): void {
     runner.instance.mig.pool.idle.delete(runner);
-    this.store.schedule(this.store.now() + this.store.timings.deleteSeconds * 1000, () => {
-      if (this.store.runners.get(runner.id) !== runner) return;
-      if (!this.store.presence.leftRegistered(wasBusy)) {
-        this.removeRunner(runner);
-        return;
-      }
-      runner.offlineSince = this.store.now();
-      this.store.schedule(this.store.now() + OFFLINE_EPHEMERAL_EXPIRY_MS, () => {
-        if (this.store.runners.get(runner.id) === runner) this.removeRunner(runner);
-      });
+    this.store.schedule(this.store.now() + this.store.timings.deleteSeconds * 1000, {
+      kind: 'runnerStopped',
+      runner,
+      wasBusy,
     });
+  }
+
+  /** GitHub lists the runner offline until it expires the registration. */
+  private leaveOffline(runner: SimRunner): void {
+    runner.offlineSince = this.store.now();
+    this.store.schedule(this.store.now() + OFFLINE_EPHEMERAL_EXPIRY_MS, { kind: 'expireRunner', runner });
   }
 }

@@ -6,6 +6,7 @@
  */
 import { scalesOnCpu } from './cpu-autoscaler.js';
 import { ModelError } from './errors.js';
+import type { FleetEventHandlers, RerunOf } from './fleet-events.js';
 import type { FleetStore } from './fleet-store.js';
 import type { JobCounts, JobPool, SimInstance, SimJob, SimMig, SimRunner } from './fleet-types.js';
 import { rerunDelayMs } from './github-runs.js';
@@ -29,7 +30,24 @@ export class JobScheduler {
   private readonly jobRandom: Random;
   private readonly outcomeRandom: Random;
   private readonly rerunRandom: Random;
-  private nextJobId = 1;
+
+  /** What each of the scheduler's events does when its time comes. */
+  readonly handlers: FleetEventHandlers<'arrival' | 'finishJob' | 'selfDelete' | 'rerun'> = {
+    arrival: ({ pool, chain }) => {
+      if (pool.arrivalChain !== chain) return;
+      this.arrive(pool, pool.meanDurationMs);
+      this.scheduleArrival(pool, chain);
+    },
+    finishJob: ({ job, runner }) => {
+      if (job.conclusion === undefined) this.finishJob(job, runner);
+    },
+    selfDelete: ({ instance, life }) => {
+      if (this.lifecycle.current(instance, life)) this.migs.selfDelete(instance);
+    },
+    rerun: ({ pool, of }) => {
+      this.arrive(pool, of.meanDurationMs, of);
+    },
+  };
 
   constructor(
     private readonly store: FleetStore,
@@ -80,15 +98,11 @@ export class JobScheduler {
 
   private scheduleArrival(pool: JobPool, chain: number): void {
     const gap = this.jobRandom.exponential(HOUR_MS / pool.perHour);
-    this.store.schedule(this.store.now() + Math.max(1, Math.round(gap)), () => {
-      if (pool.arrivalChain !== chain) return;
-      this.arrive(pool, pool.meanDurationMs);
-      this.scheduleArrival(pool, chain);
-    });
+    this.store.schedule(this.store.now() + Math.max(1, Math.round(gap)), { kind: 'arrival', pool, chain });
   }
 
-  private arrive(pool: JobPool, meanDurationMs: number, rerunOf?: SimJob): SimJob {
-    const id = this.nextJobId++;
+  private arrive(pool: JobPool, meanDurationMs: number, rerunOf?: RerunOf): SimJob {
+    const id = this.store.newJobId();
     const job: SimJob = {
       id,
       runId: rerunOf?.runId ?? id,
@@ -146,9 +160,7 @@ export class JobScheduler {
       this.migs.scheduleAutoscale(runner.instance.mig);
     }
     const duration = job.meanDurationMs * (0.5 + this.jobRandom.next());
-    this.store.schedule(this.store.now() + Math.max(1000, Math.round(duration)), () => {
-      if (job.conclusion === undefined) this.finishJob(job, runner);
-    });
+    this.store.schedule(this.store.now() + Math.max(1000, Math.round(duration)), { kind: 'finishJob', job, runner });
   }
 
   /** The ephemeral runner exits after its one job, leaves GitHub, and its VM asks the MIG to delete it. */
@@ -165,10 +177,10 @@ export class JobScheduler {
     this.lifecycle.removeRunner(runner);
     const instance = runner.instance;
     const life = instance.incarnation;
-    this.store.schedule(this.store.now() + this.store.timings.selfDeleteSeconds * 1000, () => {
-      if (instance.incarnation === life && this.lifecycle.alive(instance)) {
-        this.migs.selfDelete(instance);
-      }
+    this.store.schedule(this.store.now() + this.store.timings.selfDeleteSeconds * 1000, {
+      kind: 'selfDelete',
+      instance,
+      life,
     });
   }
 
@@ -176,7 +188,8 @@ export class JobScheduler {
     const delayMs = rerunDelayMs(this.rerunRandom);
     const pool = this.store.pools.get(job.pool);
     if (delayMs === undefined || pool === undefined) return;
-    this.store.schedule(this.store.now() + delayMs, () => this.arrive(pool, job.meanDurationMs, job));
+    const of = { runId: job.runId, attempt: job.attempt, meanDurationMs: job.meanDurationMs };
+    this.store.schedule(this.store.now() + delayMs, { kind: 'rerun', pool, of });
   }
 
   killJob(job: SimJob, runner: SimRunner, reason: string): void {

@@ -4,6 +4,7 @@
  * update is proactive, and creating missing instances on the version furthest below its target.
  */
 import { cpuRecommendedSize, hasBusyVm, scalesOnCpu } from './cpu-autoscaler.js';
+import type { FleetEventHandlers } from './fleet-events.js';
 import type { FleetStore } from './fleet-store.js';
 import type { SimInstance, SimMig } from './fleet-types.js';
 import type { InstanceLifecycle } from './instance-lifecycle.js';
@@ -13,6 +14,18 @@ import { assignVersions, versionForNewInstance, versionTargets } from './version
 
 export class MigReconciler {
   private readonly cpuRandom: Random;
+
+  /** What each of the MIG's control loops does when its time comes. */
+  readonly handlers: FleetEventHandlers<'reconcile' | 'autoscale'> = {
+    reconcile: ({ mig }) => {
+      mig.reconcilePending = false;
+      this.reconcile(mig);
+    },
+    autoscale: ({ mig }) => {
+      mig.autoscalePending = false;
+      this.autoscale(mig);
+    },
+  };
 
   constructor(
     private readonly store: FleetStore,
@@ -24,19 +37,13 @@ export class MigReconciler {
   scheduleReconcile(mig: SimMig): void {
     if (mig.reconcilePending) return;
     mig.reconcilePending = true;
-    this.store.schedule(this.store.now(), () => {
-      mig.reconcilePending = false;
-      this.reconcile(mig);
-    });
+    this.store.schedule(this.store.now(), { kind: 'reconcile', mig });
   }
 
   scheduleAutoscale(mig: SimMig, delaySeconds = this.store.timings.autoscalerDelaySeconds): void {
     if (mig.autoscalePending) return;
     mig.autoscalePending = true;
-    this.store.schedule(this.store.now() + delaySeconds * 1000, () => {
-      mig.autoscalePending = false;
-      this.autoscale(mig);
-    });
+    this.store.schedule(this.store.now() + delaySeconds * 1000, { kind: 'autoscale', mig });
   }
 
   /**

@@ -101,6 +101,17 @@ export class ReleaseStore {
     return record;
   }
 
+  /** The release id the next publication gets, for a snapshot. */
+  get nextReleaseId(): number {
+    return this.nextId;
+  }
+
+  /** Takes up a snapshot's releases (newest first) and id counter. */
+  restore(releases: readonly RunnerReleaseRecord[], nextId: number): void {
+    this.releases.splice(0, this.releases.length, ...releases);
+    this.nextId = nextId;
+  }
+
   /** Newest first. */
   all(): readonly RunnerReleaseRecord[] {
     return this.releases;

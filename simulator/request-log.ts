@@ -36,6 +36,18 @@ export class RequestLog {
     counter.statuses[String(status)] = (counter.statuses[String(status)] ?? 0) + 1;
   }
 
+  /** The sequence number the next mutation gets, for a snapshot. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** Takes up a snapshot's counters and mutation log. */
+  restore(counters: Record<string, EndpointCounter>, mutations: readonly MutationLogEntry[], nextSeq: number): void {
+    this.counters = new Map(Object.entries(counters));
+    this.mutations.splice(0, this.mutations.length, ...mutations);
+    this.seq = nextSeq;
+  }
+
   logMutation(entry: Omit<MutationLogEntry, 'seq'>): void {
     this.mutations.push({ seq: this.seq++, ...entry });
   }

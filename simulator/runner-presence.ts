@@ -21,7 +21,7 @@ const IDLE_LEFT_REGISTERED_SHARE = 0.1;
  */
 export const OFFLINE_EPHEMERAL_EXPIRY_MS = 24 * 3600_000 + 1;
 
-interface Shown {
+export interface Shown {
   readonly at: number;
   readonly busy: boolean;
 }
@@ -44,6 +44,15 @@ export class RunnerPresence {
     log.push({ at: Math.max(now + lag, log.at(-1)?.at ?? 0), busy: runner.busy });
     while (log.length > 1 && (log[1]?.at ?? Infinity) <= now) log.shift();
     this.shown.set(runner, log);
+  }
+
+  /** The busy values still to be listed, for a snapshot. */
+  shownOf(runner: Presence): readonly Shown[] {
+    return this.shown.get(runner) ?? [];
+  }
+
+  restoreShown(runner: Presence, shown: readonly Shown[]): void {
+    if (shown.length > 0) this.shown.set(runner, [...shown]);
   }
 
   /** The `busy` flag a listing shows now: exact, or (stale) the last change that has become visible. */

@@ -4,6 +4,8 @@ import { startStack } from '../stack.js';
 
 export interface DevOptions {
   readonly stateDir: string;
+  /** Starts Temporal's history and the simulator's world over. */
+  readonly fresh: boolean;
   readonly port: number;
   readonly simPort: number;
   readonly speed: number;
@@ -13,7 +15,7 @@ export interface DevOptions {
   readonly signal: AbortSignal;
 }
 
-/** Runs Temporal, the simulator and a worker until Ctrl-C; history survives restarts in the state dir. */
+/** Runs Temporal, the simulator and a worker until Ctrl-C; history and the fleet survive restarts in the state dir. */
 export async function dev(output: Output, options: DevOptions): Promise<void> {
   const stack = await startStack(output, options);
   try {

@@ -55,7 +55,7 @@ describe('simulator: pure parts', () => {
   });
 
   test('the event queue runs events in time order, ties in insertion order', () => {
-    const queue = new EventQueue();
+    const queue = new EventQueue<string>();
     const ran: string[] = [];
     for (const [at, label] of [
       [30, 'c'],
@@ -64,9 +64,9 @@ describe('simulator: pure parts', () => {
       [20, 'b2'],
       [40, 'late'],
     ] as const) {
-      queue.schedule(at, () => ran.push(label));
+      queue.schedule(at, label);
     }
-    for (let event = queue.popDue(35); event !== undefined; event = queue.popDue(35)) event.run();
+    for (let event = queue.popDue(35); event !== undefined; event = queue.popDue(35)) ran.push(event.event);
     assert.deepEqual(ran, ['a', 'b1', 'b2', 'c']);
     assert.equal(queue.size, 1);
   });
