@@ -118,7 +118,7 @@ export interface RunnerVersionCheckResult {
   readonly fleet: FleetRunnerVersions;
   /** The newest release newer than the fleet's oldest version, or null when the fleet is current. */
   readonly newestRelease: ReleaseSummary | null;
-  /** `publishedAt` + 30 days (absent when nothing is newer). */
+  /** 30 days after the first release newer than the fleet's oldest version (absent when nothing is newer). */
   readonly deadline?: string;
   /** Days left until the deadline; negative when it has passed. */
   readonly slackDays?: number;

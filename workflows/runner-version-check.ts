@@ -303,8 +303,13 @@ function settingsOrFail(input: RunnerVersionCheckInput): ResolvedCheckSettings {
   return orFail(RunnerVersionCheckFailure.INVALID_INPUT, () => resolveCheckSettings(input));
 }
 
+/**
+ * GitHub refuses the fleet's oldest version 30 days after the first release newer than it, however many came
+ * since. A release result recorded before the activity reported that release has only its own date.
+ */
 function deadlineOrFail(release: RunnerReleaseInfo): number {
-  return orFail(RunnerVersionCheckFailure.RELEASE_INCOMPLETE, () => deadlineOf(release.publishedAt));
+  const clockStart = release.firstNewer?.publishedAt ?? release.publishedAt;
+  return orFail(RunnerVersionCheckFailure.RELEASE_INCOMPLETE, () => deadlineOf(clockStart));
 }
 
 /**

@@ -309,6 +309,23 @@ describe('runnerVersionCheck', () => {
     assert.match(late.results[0]?.soakPlan?.reason ?? '', /deadline is at risk/);
   });
 
+  test("the deadline runs from the first release newer than the fleet, not the newest one's date", async (t) => {
+    const project = uniqueNames(t.name).workflowId('p');
+    const now = await env.currentTimeMs();
+    // The fleet on 2.328.0; 2.328.1 came out 28 days ago and 2.331.0 three days ago: two days are left, not 27.
+    const firstNewer = { version: '2.328.1', publishedAt: new Date(now - 28 * DAY_MS).toISOString() };
+    const { results } = await runCheck(t.name, {
+      project,
+      release: release('2.331.0', now - 3 * DAY_MS, { firstNewer }),
+    });
+    const [result] = results;
+    assert.ok(result);
+    assert.equal(result.newestRelease?.version, '2.331.0');
+    assert.equal(result.deadline, new Date(Date.parse(firstNewer.publishedAt) + 30 * DAY_MS).toISOString());
+    assert.equal(Math.round(result.slackDays ?? Number.NaN), 2);
+    assert.equal(result.escalations[0]?.severity, 'critical');
+  });
+
   test('a security release is fast-tracked with the minimal soak and escalated at once', async (t) => {
     const project = uniqueNames(t.name).workflowId('p');
     const now = await env.currentTimeMs();
