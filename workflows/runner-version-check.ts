@@ -32,18 +32,8 @@ import {
   RUNNER_PLATFORMS,
   RUNNER_VERSION_CHECK_MEMO_KEY,
   RunnerVersionCheckFailure,
-  deadlineOf,
-  escalationFor,
-  isConverged,
-  pinnedConfigRef,
-  planSoak,
-  resolveCheckSettings,
   runnerRolloutWorkflowId,
-  runnerTemplateVersion,
-  slackDays,
-  summariseFleetVersions,
   type ReleaseSummary,
-  type ResolvedCheckSettings,
   type RunnerEscalation,
   type RunnerVersionCheckAction,
   type RunnerVersionCheckInput,
@@ -51,6 +41,18 @@ import {
   type RunnerVersionCheckResult,
   type SoakPlan,
 } from './runner-version-check-contract.js';
+import {
+  deadlineOf,
+  escalationFor,
+  isConverged,
+  pinnedConfigRef,
+  planSoak,
+  resolveCheckSettings,
+  runnerTemplateVersion,
+  slackDays,
+  summariseFleetVersions,
+  type ResolvedCheckSettings,
+} from './runner-version-check-policy.js';
 
 const { loadFleet, listRunners, latestRunnerRelease } = proxyActivities<RolloutActivities>(readOptions);
 
