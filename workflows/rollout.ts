@@ -25,6 +25,7 @@ import type {
   RolloutActivities,
 } from '../activities/types.js';
 import type { AutoscalingBounds, Environment } from '../runner-config/types.js';
+import { FailureType } from './activity-failure-types.js';
 import { readOptions, waitOptions } from './activity-options.js';
 import { forEachBounded } from './concurrency.js';
 import { durationMs } from './durations.js';
@@ -817,7 +818,7 @@ class RolloutRun {
       }
       // The wait gives up early, with its own evidence, when the new template's VMs keep crashing (BOOT_LOOP).
       const evidence = [
-        report.failure?.type === 'BOOT_LOOP'
+        report.failure?.type === FailureType.BOOT_LOOP
           ? `${mig.name}: ${report.failure.message}`
           : `${mig.name}: runners on ${mig.toTemplate} not online within ${this.timing.runnersReadyTimeout}: ${report.failure?.message ?? 'no result'}`,
       ];
