@@ -1,26 +1,6 @@
-/**
- * Activity options as the workflows use them. The non-retryable failure types repeat
- * `NON_RETRYABLE_FAILURE_TYPES` of activities/failures.ts by value, because workflow code may import only types
- * from activities/ (the sandbox must never load side-effecting modules); test/activities/failures.test.ts keeps
- * the two lists equal.
- */
+/** Activity options as the workflows use them. */
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
-
-/** `FailureType` strings a retry cannot fix. */
-export const NON_RETRYABLE_ACTIVITY_FAILURES = [
-  'PRECONDITION_FAILED',
-  'TEMPLATE_NOT_FOUND',
-  'TEMPLATE_MISMATCH',
-  'MIG_NOT_FOUND',
-  'INVALID_REQUEST',
-  'PERMISSION_DENIED',
-  'UNSUPPORTED_SHAPE',
-  'DIGEST_MISMATCH',
-  'RELEASE_MALFORMED',
-  'OPERATION_FAILED',
-  'WAIT_TIMED_OUT',
-  'BOOT_LOOP',
-];
+import { NON_RETRYABLE_FAILURE_TYPES } from './activity-failure-types.js';
 
 /** GCP rate quotas refill each minute, so backoff tops out there. */
 const backoff = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
@@ -28,7 +8,7 @@ const backoff = { initialInterval: '2 seconds', backoffCoefficient: 2, maximumIn
 const apiRetry: RetryPolicy = {
   ...backoff,
   maximumAttempts: 12,
-  nonRetryableErrorTypes: NON_RETRYABLE_ACTIVITY_FAILURES,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
 };
 
 /** Paged GETs. A read that still fails after ~10 minutes of retries is reported instead of blocking the stage. */
@@ -64,6 +44,6 @@ export function waitOptions(timeoutMs: number): ActivityOptions {
     startToCloseTimeout: timeoutMs + WAIT_BACKSTOP_MS,
     heartbeatTimeout: '2 minutes',
     // No maximumAttempts means unlimited (the SDK rejects 0).
-    retry: { ...backoff, nonRetryableErrorTypes: NON_RETRYABLE_ACTIVITY_FAILURES },
+    retry: { ...backoff, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
   };
 }

@@ -20,7 +20,8 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RolloutActivities, RunnerReleaseInfo } from '../activities/types.js';
 import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import type { FleetDefinition } from '../runner-config/types.js';
-import { readOptions, NON_RETRYABLE_ACTIVITY_FAILURES } from './activity-options.js';
+import { NON_RETRYABLE_FAILURE_TYPES } from './activity-failure-types.js';
+import { readOptions } from './activity-options.js';
 import {
   ROLLOUT_WORKFLOW_TYPE,
   RolloutVersionSearchAttribute,
@@ -32,18 +33,8 @@ import {
   RUNNER_PLATFORMS,
   RUNNER_VERSION_CHECK_MEMO_KEY,
   RunnerVersionCheckFailure,
-  deadlineOf,
-  escalationFor,
-  isConverged,
-  pinnedConfigRef,
-  planSoak,
-  resolveCheckSettings,
   runnerRolloutWorkflowId,
-  runnerTemplateVersion,
-  slackDays,
-  summariseFleetVersions,
   type ReleaseSummary,
-  type ResolvedCheckSettings,
   type RunnerEscalation,
   type RunnerVersionCheckAction,
   type RunnerVersionCheckInput,
@@ -51,6 +42,18 @@ import {
   type RunnerVersionCheckResult,
   type SoakPlan,
 } from './runner-version-check-contract.js';
+import {
+  deadlineOf,
+  escalationFor,
+  isConverged,
+  pinnedConfigRef,
+  planSoak,
+  resolveCheckSettings,
+  runnerTemplateVersion,
+  slackDays,
+  summariseFleetVersions,
+  type ResolvedCheckSettings,
+} from './runner-version-check-policy.js';
 
 const { loadFleet, listRunners, latestRunnerRelease } = proxyActivities<RolloutActivities>(readOptions);
 
@@ -61,7 +64,7 @@ const { loadFleet, listRunners, latestRunnerRelease } = proxyActivities<RolloutA
 const { verifyRunnerArchive } = proxyActivities<RolloutActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ACTIVITY_FAILURES },
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
 });
 
 /** One insert and a global operation wait per template of the version (8 by default); idempotent, so retried. */
@@ -73,7 +76,7 @@ const templateOptions: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 12,
-    nonRetryableErrorTypes: NON_RETRYABLE_ACTIVITY_FAILURES,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
   },
 };
 const { createTemplates } = proxyActivities<RolloutActivities>(templateOptions);

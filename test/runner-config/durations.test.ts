@@ -11,7 +11,7 @@ import {
   type FleetFile,
   type FleetIssue,
 } from '../../runner-config/index.js';
-import { resolveCheckSettings } from '../../workflows/runner-version-check-contract.js';
+import { resolveCheckSettings } from '../../workflows/runner-version-check-policy.js';
 
 const EXAMPLE = /write e\.g\. "3 days", "72h" or "90m"/;
 

@@ -1,48 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MigState, RolloutStage, RolloutState } from '../../workflows/rollout-contract.js';
+import type { RolloutStage, RolloutState } from '../../workflows/rollout-contract.js';
 import { addTimeline, applyControl, controlProblem, type Control } from '../../workflows/rollout-controls.js';
+import { initialRolloutState } from '../../workflows/rollout-state.js';
+import { migState as mig } from '../helpers/mig-state.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
 
 function state(stage: RolloutStage, overrides: Partial<RolloutState> = {}): RolloutState {
-  return {
+  const initial = initialRolloutState({
     workflowId: 'rollout-p-1111111111-abc',
     version: '1111111111-abc',
     requestedBy: 'alice',
-    startedAt: AT,
-    stage,
-    migs: [],
-    counts: { instancesOld: 0, instancesNew: 0, runnersOld: 0, runnersNew: 0 },
-    approvals: [],
-    timeline: [],
-    timelineDropped: 0,
-    problems: [],
-    escalations: [],
-    evidence: [],
-    stageTimings: [],
-    continuedAsNew: 0,
-    ...overrides,
-  };
-}
-
-function mig(name: string, role: MigState['role'], phase: MigState['phase']): MigState {
-  return {
-    name,
-    region: 'us-west1',
-    ref: { environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-west1' },
-    role,
-    policy: role.startsWith('direct') ? 'direct' : 'canary',
-    fromTemplate: 'old',
-    toTemplate: 'new',
-    patch: '',
-    targetSize: 1,
-    instancesByTemplate: {},
-    phase,
-    instancesOld: 1,
-    instancesNew: 0,
-    drainedRunners: 0,
-  };
+    at: AT,
+  });
+  return { ...initial, stage, ...overrides };
 }
 
 const approvePromote: Control = { kind: 'approve', request: { stage: 'promote', identity: 'bob', reason: 'ok' } };

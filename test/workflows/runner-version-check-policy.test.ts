@@ -3,17 +3,17 @@ import { describe, test } from 'node:test';
 import { parseDuration } from '../../runner-config/durations.js';
 import { VERSION_PATTERN } from '../../runner-config/naming.js';
 import { compareRunnerVersions } from '../../runner-config/runner-versions.js';
+import { formatDuration } from '../../workflows/runner-version-check-contract.js';
 import {
   crossedThreshold,
   escalationFor,
-  formatDuration,
   isConverged,
   pinnedConfigRef,
   planSoak,
   resolveCheckSettings,
   runnerTemplateVersion,
   summariseFleetVersions,
-} from '../../workflows/runner-version-check-contract.js';
+} from '../../workflows/runner-version-check-policy.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;

@@ -1,0 +1,171 @@
+/** What stands between stages: approval gates, verifying runners on the new template, and health checks. */
+import { condition, log } from '@temporalio/workflow';
+import type { CanaryHealth } from '../activities/types.js';
+import { FailureType } from './activity-failure-types.js';
+import { durationMs } from './durations.js';
+import { continueAsNewIfDue, continueAsNewNow, fanOut, shouldContinueAsNew } from './rollout-continuation.js';
+import { type ApprovalStage, MAX_OBSERVED_CANARY_VMS, type MigState } from './rollout-contract.js';
+import { addTimeline, applyControl } from './rollout-controls.js';
+import { command } from './rollout-mig-commands.js';
+import { type RolloutRun, failureMessage, now, reads } from './rollout-run.js';
+import { recordFailedHealthGate } from './rollout-state.js';
+
+/**
+ * Waits until `stage` is approved (or the rollout stops). Never times out: a reminder is recorded at each
+ * reminder interval. `auto` approves at once, recorded as such.
+ */
+export async function gate(run: RolloutRun, stage: ApprovalStage, waitsFor: string, auto?: string): Promise<void> {
+  const approved = (): boolean => run.state.approvals.some((approval) => approval.stage === stage);
+  if (approved() || run.stopping) return;
+  if (run.input.autoApprove === true || auto !== undefined) {
+    applyControl(
+      run.state,
+      {
+        kind: 'approve',
+        request: {
+          stage,
+          identity: 'auto-approve',
+          reason: `${auto ?? 'autoApprove'} set by ${run.input.requestedBy}`,
+        },
+      },
+      now(),
+    );
+    run.refreshDetails();
+    return;
+  }
+  const kind = stage === 'test' ? 'test-approval' : 'promote-approval';
+  if (run.state.gate?.kind !== kind) {
+    run.state.gate = { kind, since: now(), waitsFor };
+    addTimeline(run.state, { at: now(), kind: 'gate-opened', message: `waiting for ${waitsFor}` });
+    log.info('approval gate opened', { stage, waitsFor });
+    run.refreshDetails();
+  }
+  const reminderMs = durationMs(run.timing.approvalReminderInterval, 'approvalReminderInterval');
+  let reminderDue = Date.now() + reminderMs;
+  while (!approved() && !run.stopping) {
+    const wait = Math.max(1, reminderDue - Date.now());
+    await condition(() => approved() || run.stopping || shouldContinueAsNew(run), wait);
+    if (approved() || run.stopping) break;
+    await continueAsNewIfDue(run);
+    if (Date.now() >= reminderDue) {
+      const since = run.state.gate?.since ?? now();
+      addTimeline(run.state, {
+        at: now(),
+        kind: 'reminder',
+        message: `still waiting since ${since} for ${waitsFor}`,
+      });
+      log.warn('approval still pending', { stage, since });
+      reminderDue = Date.now() + reminderMs;
+      run.refreshDetails();
+    }
+  }
+  run.state.gate = undefined;
+  run.refreshDetails();
+}
+
+/**
+ * Waits for runners on the new template of every MIG; a MIG whose runners do not come up in time fails the
+ * health gate (with the activity's and the health check's evidence), which stops the rollout.
+ */
+export async function verify(run: RolloutRun, migs: MigState[]): Promise<boolean> {
+  const plan = run.plan();
+  const failed: string[] = [];
+  const unverified = await fanOut(run, migs, async (mig) => {
+    if (mig.verifiedAt !== undefined) return;
+    const count =
+      mig.role === 'testing'
+        ? Math.max(1, plan.testAutoscaling.min)
+        : Math.min(mig.role === 'canary' ? plan.canarySize : 1, mig.targetSize);
+    if (count === 0) {
+      mig.verifiedAt = now();
+      addTimeline(run.state, { at: now(), kind: 'verified', mig: mig.name, message: 'no instances to verify' });
+      return;
+    }
+    const report = await command(run, mig, [
+      { kind: 'wait-runners', template: mig.toTemplate, count, timeout: run.timing.runnersReadyTimeout },
+    ]);
+    const runners = report.results[0];
+    if (report.failure === undefined && runners?.kind === 'runners') {
+      mig.verifiedAt = now();
+      mig.runnersNew = runners.online;
+      return;
+    }
+    // The wait gives up early, with its own evidence, when the new template's VMs keep crashing (BOOT_LOOP).
+    const evidence = [
+      report.failure?.type === FailureType.BOOT_LOOP
+        ? `${mig.name}: ${report.failure.message}`
+        : `${mig.name}: runners on ${mig.toTemplate} not online within ${run.timing.runnersReadyTimeout}: ${report.failure?.message ?? 'no result'}`,
+    ];
+    try {
+      const health = await canaryHealth(run, mig);
+      evidence.push(...health.problems.map((problem) => `${mig.name}: ${problem}`));
+    } catch (error) {
+      evidence.push(`${mig.name}: health evidence unavailable: ${failureMessage(error)}`);
+    }
+    failed.push(...evidence);
+  });
+  if (failed.length > 0) {
+    failHealthGate(run, failed);
+    return false;
+  }
+  // The MIGs left are verified by the next run, which re-enters the stage.
+  if (unverified.length > 0) await continueAsNewNow(run);
+  return true;
+}
+
+export async function checkHealth(run: RolloutRun): Promise<void> {
+  const evidence: string[] = [];
+  const unchecked = await fanOut(run, run.takeRound('health', run.canaried()), async (mig) => {
+    try {
+      const health = await canaryHealth(run, mig);
+      const consecutiveFailures = health.healthy ? 0 : (mig.health?.consecutiveFailures ?? 0) + 1;
+      mig.health = { healthy: health.healthy, problems: [...health.problems], checkedAt: now(), consecutiveFailures };
+      mig.runnersNew = health.canaryRunnersOnline;
+      if (!health.healthy) {
+        addTimeline(run.state, {
+          at: now(),
+          kind: 'unhealthy',
+          mig: mig.name,
+          message: `${consecutiveFailures}/${run.timing.unhealthyChecksToRollBack}: ${health.problems.join('; ')}`,
+        });
+      }
+      if (consecutiveFailures >= run.timing.unhealthyChecksToRollBack) {
+        evidence.push(...health.problems.map((problem) => `${mig.name}: ${problem}`));
+      }
+    } catch (error) {
+      // A health check that cannot run is not evidence against the canary; it is visible, and retried next time.
+      mig.problem = `health check failed: ${failureMessage(error)}`;
+    }
+  });
+  run.refreshDetails();
+  if (evidence.length > 0) {
+    failHealthGate(run, evidence);
+    return;
+  }
+  if (unchecked.length > 0) await continueAsNewNow(run, { kind: 'health', migs: unchecked.map((mig) => mig.name) });
+}
+
+/**
+ * One health check of the new template on `mig`. Activities keep no state and canary VMs delete themselves
+ * after each job, so what earlier checks saw goes back in as `previous`: without it the jobs of VMs already gone
+ * would count as the base's, and a boot loop would show only while a VM happens to be recreated.
+ */
+async function canaryHealth(run: RolloutRun, mig: MigState): Promise<CanaryHealth> {
+  const previous = run.observations.get(mig.name);
+  const health = await reads.canaryHealth({
+    mig: { region: mig.region, name: mig.name },
+    canaryTemplate: mig.toTemplate,
+    since: mig.updatedAt ?? run.state.startedAt,
+    ...(previous === undefined ? {} : { previous }),
+  });
+  if (health.observations !== undefined) {
+    run.observations.set(mig.name, { vms: health.observations.vms.slice(-MAX_OBSERVED_CANARY_VMS) });
+  }
+  return health;
+}
+
+function failHealthGate(run: RolloutRun, evidence: string[]): void {
+  recordFailedHealthGate(run.state, evidence, now());
+  log.warn('health gate failed; rolling back', { evidence });
+  run.refreshDetails();
+}
