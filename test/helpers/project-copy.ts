@@ -11,7 +11,17 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** What `bin/rollout.js` loads: the package manifest (ESM) and every source folder the CLI imports from. */
-const SOURCES = ['package.json', 'bin', 'cli', 'activities', 'runner-config', 'simulator', 'worker', 'workflows'];
+const SOURCES = [
+  'package.json',
+  'bin',
+  'cli',
+  'activities',
+  'runner-config',
+  'simulator',
+  'worker',
+  'workflows',
+  'workflow-check',
+];
 const RUN_TIMEOUT_MS = 60_000;
 
 export interface ProjectCopy {

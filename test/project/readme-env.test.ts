@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PRODUCTION = ['bin', 'cli', 'worker', 'activities', 'workflows', 'runner-config', 'simulator'];
+const PRODUCTION = ['bin', 'cli', 'worker', 'activities', 'workflows', 'runner-config', 'simulator', 'workflow-check'];
 /** The operating system's own variables, documented by it. */
 const OS_VARIABLES = new Set(['HOME', 'PATH', 'XDG_CACHE_HOME']);
 
