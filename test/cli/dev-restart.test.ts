@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { RolloutStatus } from '../../cli/commands/status.js';
 import type { FleetInventory } from '../../workflows/operations-contract.js';
 import { runRollout } from './run-cli.js';
+import { freePortWithUi } from '../helpers/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/rollout.js', import.meta.url));
 const VERSION = '1234abcdef-r5t';
@@ -209,25 +209,3 @@ test('rollout dev: a restart continues the same fleet and rollout, --fresh start
   await stopDev(fresh);
   assert.equal(existsSync(join(stateDir, 'rollout-dev.lock')), false, 'the lock goes with the stack');
 });
-
-async function freePortWithUi(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    if (port + 1000 <= 65535 && !(await listening(port + 1000))) return port;
-  }
-}
-
-async function listening(port: number): Promise<boolean> {
-  const socket = connect(port, '127.0.0.1');
-  try {
-    await once(socket, 'connect');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    socket.destroy();
-  }
-}

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +13,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { runRollout } from './run-cli.js';
+import { freePortWithUi, listening } from '../helpers/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/rollout.js', import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), 'rollout-dev-'));
@@ -21,7 +21,7 @@ const stateDir = mkdtempSync(join(tmpdir(), 'rollout-dev-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
 test('rollout dev starts Temporal, the Web UI, the simulator and a worker, and stops on Ctrl-C', async () => {
-  const port = await freePort();
+  const port = await freePortWithUi();
   const child = spawn(process.execPath, [BIN, 'dev', '--state-dir', stateDir, '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ROLLOUT_TASK_QUEUE: 'dev-stack-test' },
@@ -74,25 +74,3 @@ test('rollout dev starts Temporal, the Web UI, the simulator and a worker, and s
   assert.ok(existsSync(join(stateDir, 'temporal.db')), 'history kept in the state directory');
   assert.equal(await listening(port), false, 'the dev server stopped with the CLI');
 });
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    if (port + 1000 <= 65535 && !(await listening(port + 1000))) return port;
-  }
-}
-
-async function listening(port: number): Promise<boolean> {
-  const socket = connect(port, '127.0.0.1');
-  try {
-    await once(socket, 'connect');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    socket.destroy();
-  }
-}

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { FleetInventory } from '../../workflows/operations-contract.js';
+import { freePortWithUi, listening } from '../helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = '56e40f6505-9lp';
@@ -150,26 +150,3 @@ test(
     assert.equal(devCode, 0, devErr);
   },
 );
-
-/** A free port whose port + 1000 (the dev server's Web UI) is free too. */
-async function freePortWithUi(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    if (port + 1000 <= 65535 && !(await listening(port + 1000))) return port;
-  }
-}
-
-async function listening(port: number): Promise<boolean> {
-  const socket = connect(port, '127.0.0.1');
-  try {
-    await once(socket, 'connect');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    socket.destroy();
-  }
-}
