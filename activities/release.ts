@@ -23,9 +23,12 @@ export function parseReleaseDigests(body: string): Record<string, string> {
   return digests;
 }
 
+/** A runner release's tag, `v<major>.<minor>.<patch>`, capturing the version. */
+export const RUNNER_RELEASE_TAG = /^v(\d+\.\d+\.\d+)$/;
+
 /** `v2.319.1` -> `2.319.1`; refuses tags that are not `v<major>.<minor>.<patch>`. */
 export function versionFromTag(tag: string): string {
-  const match = /^v(\d+\.\d+\.\d+)$/.exec(tag);
+  const match = RUNNER_RELEASE_TAG.exec(tag);
   if (match?.[1] === undefined) {
     throw permanentFailure(
       FailureType.RELEASE_MALFORMED,

@@ -5,13 +5,10 @@
 import { createHash } from 'node:crypto';
 import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import { FailureType, permanentFailure, toFailure } from './failures.js';
-import { archivePlatform, parseReleaseDigests, versionFromTag } from './release.js';
+import { archivePlatform, parseReleaseDigests, RUNNER_RELEASE_TAG, versionFromTag } from './release.js';
 import type { ActivityRuntime } from './runtime.js';
 import { createVersionTemplates, listTemplates } from './templates.js';
 import type { RolloutActivities } from './types.js';
-
-/** Runner release tags; others (none so far) are not runner versions and are passed over. */
-const TAG = /^v\d+\.\d+\.\d+$/;
 
 function publishedAtOf(release: { readonly published_at: string | null; readonly created_at: string }): string {
   return release.published_at ?? release.created_at;
@@ -46,8 +43,9 @@ export function createVersionArtifactActivities(
       const releases = await runtime.call('list the runner releases', () =>
         github.paginate(github.rest.repos.listReleases, { owner: 'actions', repo: 'runner', per_page: 100 }),
       );
+      // A tag that is not a runner version (none so far) names no release to roll out.
       const candidates = releases
-        .filter((release) => !release.draft && !release.prerelease && TAG.test(release.tag_name))
+        .filter((release) => !release.draft && !release.prerelease && RUNNER_RELEASE_TAG.test(release.tag_name))
         .map((release) => ({ release, version: versionFromTag(release.tag_name), publishedAt: publishedAtOf(release) }))
         .filter(({ version }) => newerThan === undefined || compareRunnerVersions(version, newerThan) > 0);
       if (candidates.length === 0) return null;
