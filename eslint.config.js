@@ -34,6 +34,12 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+/** testbed/ holds what only tests and benchmarks run; production is built without it. */
+const testbedBarred = {
+  group: ['**/testbed/**', '**/testbed'],
+  message: 'Production code does not import testbed/ (code for tests and benchmarks only).',
+};
+
 /**
  * Workflow code runs in Temporal's deterministic sandbox: it may use only the workflow SDK, its own files,
  * pure runner-config code and *types* from the side-effecting layers.
@@ -48,17 +54,79 @@ export const workflowImportRestrictions = {
         '**/activities',
         '**/worker/**',
         '**/worker',
+        '**/config/**',
+        '**/config',
         '**/cli/**',
         '**/cli',
         '**/simulator/**',
+        '**/devstack/**',
+        '**/devstack',
+        '**/webhooks/**',
+        '**/webhooks',
       ],
       allowTypeImports: true,
-      message: 'Workflows may import only types from activities/, worker/, cli/ and simulator/.',
+      message:
+        'Workflows may import only types from activities/, worker/, config/, cli/, simulator/, devstack/ and webhooks/.',
     },
     {
       group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
       message: 'Workflows may use only @temporalio/workflow (and @temporalio/common).',
     },
+    testbedBarred,
+  ],
+};
+
+/**
+ * The layers above workflows, lowest first: the engine's adapters (activities, worker, simulator, runner-config,
+ * config), the local stack that composes them (devstack), the CLI over both; the test bed (testbed), then tests
+ * and benchmarks on top. A layer imports only from the layers below it.
+ */
+const above = (folders, message) => ({
+  patterns: [{ group: folders.flatMap((folder) => [`**/${folder}/**`, `**/${folder}`]), message }],
+});
+const productionAbove = (folders, message) => ({
+  patterns: [...above(folders, message).patterns, testbedBarred],
+});
+const layers = [
+  {
+    files: ['activities/**/*.ts', 'worker/**/*.ts', 'simulator/**/*.ts', 'runner-config/**/*.ts', 'config/**/*.ts'],
+    rules: productionAbove(
+      ['devstack', 'cli', 'test', 'bench'],
+      'The engine does not import the local stack, the CLI, tests or benchmarks.',
+    ),
+  },
+  {
+    files: ['devstack/**/*.ts'],
+    rules: productionAbove(['cli', 'test', 'bench'], 'The local stack does not import the CLI, tests or benchmarks.'),
+  },
+  {
+    files: ['cli/**/*.ts', 'workflow-check/**/*.ts'],
+    rules: productionAbove(['test', 'bench'], 'Production code does not import tests or benchmarks.'),
+  },
+  {
+    files: ['testbed/**/*.ts'],
+    rules: above(['test', 'bench'], 'The test bed does not import tests or benchmarks.'),
+  },
+  { files: ['bench/**/*.ts'], rules: above(['test'], 'Benchmarks do not import test code.') },
+].map(({ files, rules }) => ({ files, rules: { '@typescript-eslint/no-restricted-imports': ['error', rules] } }));
+
+/** The webhook receiver: pure runner-config and workflow contracts, never the layers that hold credentials. */
+export const webhookImportRestrictions = {
+  patterns: [
+    {
+      group: [
+        '**/activities/**',
+        '**/activities',
+        '**/worker/**',
+        '**/worker',
+        '**/cli/**',
+        '**/cli',
+        '**/simulator/**',
+      ],
+      allowTypeImports: true,
+      message: 'The webhook receiver may import only types from activities/, worker/, cli/ and simulator/.',
+    },
+    testbedBarred,
   ],
 };
 
@@ -89,9 +157,15 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },
+  ...layers,
   {
     files: ['workflows/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowImportRestrictions] },
+  },
+  {
+    // The receiver reaches Temporal only through the sink it is given, and holds no cloud credentials.
+    files: ['webhooks/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', webhookImportRestrictions] },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

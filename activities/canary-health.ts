@@ -7,7 +7,7 @@ import pLimit from 'p-limit';
 import { zonesOf } from '../runner-config/matrix.js';
 import { CANARY_VERSION_NAME } from '../runner-config/naming.js';
 import { permanentFailure, FailureType } from './failures.js';
-import { getMig, instanceCreationTimes, managedInstances, toInstanceInfo } from './mig-state.js';
+import { getMig, instanceCreationTimes, managedInstances, toInstanceInfo } from './mig-reads.js';
 import { listRunnersByPrefix, migRunnerPrefix } from './runners.js';
 import type { ActivityRuntime } from './runtime.js';
 import type {
@@ -18,7 +18,7 @@ import type {
   MigVersion,
   ObservedCanaryVm,
   RunnerInfo,
-} from './types.js';
+} from './contract.js';
 
 /**
  * CI jobs also fail for their code's sake (a red presubmit is normal), so only a failure rate clearly above the

@@ -10,12 +10,21 @@
  * https://cloud.google.com/compute/docs/reference/rest/v1/instanceGroupManagers#InstanceGroupManagerUpdatePolicy
  * and applyUpdatesToInstances applies it to chosen VMs now:
  * https://cloud.google.com/compute/docs/instance-groups/updating-selected-instances-in-a-mig
+ *
+ * Where the MIG is autoscaled and the workflow has recorded the autoscaler's bounds to restore them later, room is
+ * made without GitHub: a surge raises the autoscaler's minNumReplicas ("the minimum number of replicas that the
+ * autoscaler can scale in to", https://cloud.google.com/compute/docs/reference/rest/v1/regionAutoscalers) past
+ * the target size, so the MIG creates a VM, and a new VM takes the version furthest below its target: the
+ * canary's, whose fixed size is not met (https://cloud.google.com/compute/docs/instance-groups/rolling-out-updates-to-managed-instance-groups,
+ * canary updates).
+ * Only an autoscaler that never scales in is surged: restoring its min then deletes no VM (autoscaling.ts).
  */
+import { linkedAutoscaler, patchAutoscaling, surgeable } from './autoscaling.js';
 import { FailureType } from './failures.js';
-import { getMig, managedInstances, operationOf, toInstanceInfo, waitForOperation } from './mig-state.js';
+import { getMig, managedInstances, operationOf, toInstanceInfo, waitForOperation } from './mig-reads.js';
 import { listRunnersByPrefix, migRunnerPrefix, removeRunner } from './runners.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { MigLocator } from './types.js';
+import type { MigLocator } from './contract.js';
 
 /** What a retried attempt needs from the first: the VMs whose runners it already removed, idle for good. */
 interface RoomProgress {
@@ -27,6 +36,8 @@ export interface RoomOutcome {
   readonly replaced: string[];
   /** VMs the template still lacks room for: every old runner left is busy, and its VM leaves after its job. */
   readonly waitingForBusy: number;
+  /** The autoscaler min a surge set to make the room, when one did. */
+  readonly surgedTo?: number;
 }
 
 /**
@@ -35,14 +46,15 @@ export interface RoomOutcome {
  * then gets its VM when one of their jobs ends.
  *
  * `remember` heartbeats the runners removed so far, so a retried attempt replaces those VMs instead of removing
- * more runners; an activity that heartbeats progress of its own (a wait) leaves it off.
+ * more runners; an activity that heartbeats progress of its own (a wait) leaves it off. `surge` allows a surge
+ * instead: only a caller whose workflow recorded the autoscaler's bounds, and restores them, passes it.
  */
 export async function makeRoomFor(
   runtime: ActivityRuntime,
   mig: MigLocator,
   template: string,
   wanted: number,
-  { remember }: { readonly remember: boolean },
+  { remember, surge = false }: { readonly remember: boolean; readonly surge?: boolean },
 ): Promise<RoomOutcome> {
   const reads = runtime.retryingReads();
   const [igm, managed] = await Promise.all([getMig(reads, mig), managedInstances(reads, mig)]);
@@ -53,8 +65,25 @@ export async function makeRoomFor(
   const targetSize = igm.targetSize ?? 0;
   const freeSlots = Math.max(0, targetSize - live.length);
   const onTemplate = live.filter((instance) => instance.instanceTemplate === template).length;
-  const needed = Math.min(wanted, targetSize) - onTemplate - freeSlots;
+  const short = Math.min(wanted, targetSize) - onTemplate - freeSlots;
+  if (short <= 0) return { replaced: [], waitingForBusy: 0 };
+  // An autoscaler keeps the target size at its min or above: slots it is about to add (a surge's, also one made by
+  // an earlier attempt, or for a canary VM that ran its job and deleted itself) are room on its way.
+  const autoscaler = await linkedAutoscaler(reads, mig, igm);
+  const coming = autoscaler === undefined || autoscaler.mode === 'OFF' ? 0 : autoscaler.bounds.min - targetSize;
+  const needed = short - Math.max(0, coming);
   if (needed <= 0) return { replaced: [], waitingForBusy: 0 };
+  // Within max: lowering a max later is not the restore a surge promises (the MIG would stand above it).
+  if (surge && surgeable(autoscaler) && targetSize + needed <= autoscaler.bounds.max) {
+    const surgedTo = targetSize + needed;
+    await patchAutoscaling(runtime, mig, autoscaler.name, { min: surgedTo, max: autoscaler.bounds.max });
+    runtime.log.info(`raised the autoscaler min of ${mig.name} to ${surgedTo} to make room on ${template}`, {
+      mig: mig.name,
+      from: autoscaler.bounds.min,
+      to: surgedTo,
+    });
+    return { replaced: [], waitingForBusy: 0, surgedTo };
+  }
 
   // Replaceable: settled VMs of another template (one whose template GCP does not report yet is left alone).
   const replaceable = new Set(

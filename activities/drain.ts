@@ -3,16 +3,16 @@
  * their VMs leave through the MIG; with a template to keep, VMs on other templates that run no job go too.
  */
 import { FailureType } from './failures.js';
-import { managedInstances, operationOf, toInstanceInfo, waitForOperation } from './mig-state.js';
+import { managedInstances, operationOf, toInstanceInfo, waitForOperation } from './mig-reads.js';
 import { listRunnersByPrefix, migRunnerPrefix, removeRunner } from './runners.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { DrainResult, RolloutActivities, RunnerInfo } from './types.js';
+import type { DrainResult, RolloutActivities, RunnerInfo } from './contract.js';
 
 export function createDrainActivities(runtime: ActivityRuntime): Pick<RolloutActivities, 'drainIdleRunners'> {
   const { compute } = runtime.deps;
   const project = runtime.project;
   return {
-    async drainIdleRunners({ mig, keepTemplate, dryRun = false }) {
+    async drainIdleRunners({ mig, keepTemplate, dryRun = false, only }) {
       // VMs whose runners an earlier attempt already removed from GitHub: they are idle for good, and without
       // this memory a retry would no longer see them as runners and leave them running.
       const resumed = runtime.previousHeartbeat<{ deregistered: string[] }>()?.deregistered ?? [];
@@ -26,7 +26,12 @@ export function createDrainActivities(runtime: ActivityRuntime): Pick<RolloutAct
       const runners = await listRunnersByPrefix(reads, migRunnerPrefix(mig.name));
       const drainable = (runner: RunnerInfo): boolean => {
         const template = templateOf.get(runner.name);
-        return runner.online && template !== undefined && (keepTemplate === undefined || template !== keepTemplate);
+        return (
+          runner.online &&
+          template !== undefined &&
+          (keepTemplate === undefined || template !== keepTemplate) &&
+          (only === undefined || only.includes(runner.name))
+        );
       };
 
       const drained: string[] = [];
@@ -73,16 +78,21 @@ export function createDrainActivities(runtime: ActivityRuntime): Pick<RolloutAct
         }
       }
       if (removedStuck.length > 0 && !dryRun) {
-        // Such a VM may register in the moments since we listed: look once more right before deleting. One that
-        // came online is a working runner now, left to the next drain; an offline one is deregistered first, and
-        // GitHub's refusal (422) while it runs a job keeps its VM.
+        // Such a VM may register in the moments since we listed: look once more right before deleting. Its runner
+        // leaves GitHub first either way, so one that came online meanwhile is drained like any idle runner (left
+        // on the rolled-back template it would take jobs there) and GitHub's refusal (422) while it runs a job
+        // keeps its VM.
         const latest = await listRunnersByPrefix(reads, migRunnerPrefix(mig.name), true);
-        const nowOnline = new Set(latest.filter((runner) => runner.online).map((runner) => runner.name));
-        removedStuck.splice(0, removedStuck.length, ...removedStuck.filter((name) => !nowOnline.has(name)));
         for (const runner of latest.filter((candidate) => removedStuck.includes(candidate.name))) {
-          if ((await removeRunner(runtime, runner)) === 'busy') {
+          const outcome = runner.online && runner.busy ? 'busy' : await removeRunner(runtime, runner);
+          if (outcome === 'busy') {
             removedStuck.splice(removedStuck.indexOf(runner.name), 1);
             skippedBusy.push(runner.name);
+          } else if (runner.online) {
+            removedStuck.splice(removedStuck.indexOf(runner.name), 1);
+            drained.push(runner.name);
+            deregistered.push(runner.name);
+            runtime.heartbeat({ deregistered });
           }
         }
       }

@@ -3,19 +3,23 @@ import pLimit from 'p-limit';
 import { migNameOf, selectMigRefs } from '../runner-config/matrix.js';
 import { SelectorError } from '../runner-config/selectors.js';
 import { FailureType, permanentFailure } from './failures.js';
-import { managedInstances, toSnapshot } from './mig-state.js';
+import { managedInstances, toSnapshot } from './mig-reads.js';
 import { listRunnersByPrefix } from './runners.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { RolloutActivities } from './types.js';
+import type { RolloutActivities } from './contract.js';
 
 export function createFleetReadActivities(
   runtime: ActivityRuntime,
-): Pick<RolloutActivities, 'loadFleet' | 'selectMigs' | 'listRunners'> {
+): Pick<RolloutActivities, 'loadFleet' | 'workerActivitySlots' | 'selectMigs' | 'listRunners'> {
   const { compute, fleet } = runtime.deps;
   const project = runtime.project;
   return {
     async loadFleet() {
       return fleet;
+    },
+
+    async workerActivitySlots() {
+      return runtime.deps.activitySlots ?? null;
     },
 
     async selectMigs(selection) {

@@ -7,20 +7,22 @@
 import { createAutoscalingActivities } from './autoscaling.js';
 import { createDrainActivities } from './drain.js';
 import { createFleetReadActivities } from './fleet-reads.js';
+import { createPoolSizingActivities } from './pool-sizing.js';
 import type { ActivityDeps } from './ports.js';
 import { createRolloutCheckActivities } from './rollout-checks.js';
+import { createRolloutRecordActivities } from './rollout-records.js';
 import { ActivityRuntime } from './runtime.js';
-import type { RolloutActivities } from './types.js';
+import type { EngineActivities } from './contract.js';
 import { createVersionArtifactActivities } from './version-artifacts.js';
 import { createVersionUpdateActivities } from './version-updates.js';
 import { createWaitActivities } from './waits.js';
 
 export { FailureType, NON_RETRYABLE_FAILURE_TYPES } from './failures.js';
 export type { ActivityDeps, ActivityLogger, ActivityTiming, ComputeClients, GitHubClient } from './ports.js';
-export type * from './types.js';
+export type * from './contract.js';
 export type { WaitProgress } from './waits.js';
 
-export function createActivities(deps: ActivityDeps): RolloutActivities {
+export function createActivities(deps: ActivityDeps): EngineActivities {
   const runtime = new ActivityRuntime(deps);
   return {
     ...createFleetReadActivities(runtime),
@@ -30,5 +32,7 @@ export function createActivities(deps: ActivityDeps): RolloutActivities {
     ...createWaitActivities(runtime),
     ...createDrainActivities(runtime),
     ...createRolloutCheckActivities(runtime),
+    ...createRolloutRecordActivities(runtime),
+    ...createPoolSizingActivities(runtime),
   };
 }

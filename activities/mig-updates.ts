@@ -7,10 +7,10 @@
  */
 import { BASE_VERSION_NAME, CANARY_VERSION_NAME } from '../runner-config/naming.js';
 import { FailureType, permanentFailure } from './failures.js';
-import { describeVersions } from './mig-state.js';
-import type { MigLocator, MigVersion } from './types.js';
+import { describeVersions } from './mig-reads.js';
+import type { MigLocator, MigVersion } from './contract.js';
 
-export interface MigState extends MigLocator {
+export interface MigVersions extends MigLocator {
   readonly versions: readonly MigVersion[];
   readonly distributionShape: string;
 }
@@ -21,7 +21,7 @@ export type UpdatePlan =
 /** Distribution shapes that GCP refuses to combine with a second version (a100 groups run BALANCED). */
 const SINGLE_VERSION_SHAPES = new Set(['BALANCED', 'ANY', 'ANY_SINGLE_ZONE']);
 
-function preconditionFailed(state: MigState, action: string, reason: string): Error {
+function preconditionFailed(state: MigVersions, action: string, reason: string): Error {
   return permanentFailure(
     FailureType.PRECONDITION_FAILED,
     `cannot ${action} MIG ${state.name} in ${state.region}: ${reason} (current versions: ${describeVersions(state.versions)})`,
@@ -29,11 +29,11 @@ function preconditionFailed(state: MigState, action: string, reason: string): Er
   );
 }
 
-function single(state: MigState, name: string): MigVersion | undefined {
+function single(state: MigVersions, name: string): MigVersion | undefined {
   return state.versions.length === 1 && state.versions[0]?.name === name ? state.versions[0] : undefined;
 }
 
-export function planCanary(state: MigState, template: string, canarySize: number): UpdatePlan {
+export function planCanary(state: MigVersions, template: string, canarySize: number): UpdatePlan {
   if (!Number.isInteger(canarySize) || canarySize < 1) {
     throw permanentFailure(FailureType.INVALID_REQUEST, `canary size must be a positive integer, got ${canarySize}`);
   }
@@ -78,7 +78,7 @@ export function planCanary(state: MigState, template: string, canarySize: number
 }
 
 /** `expectedTemplate` (the canary's template) lets a retry recognise a promotion that already happened. */
-export function planPromote(state: MigState, expectedTemplate?: string): UpdatePlan {
+export function planPromote(state: MigVersions, expectedTemplate?: string): UpdatePlan {
   const promoted = single(state, BASE_VERSION_NAME);
   if (expectedTemplate !== undefined && promoted?.instanceTemplate === expectedTemplate)
     return { kind: 'already-applied' };
@@ -97,7 +97,7 @@ export function planPromote(state: MigState, expectedTemplate?: string): UpdateP
 }
 
 /** `canaryTemplate` lets the plan refuse to "roll back" a canary that was already promoted to base. */
-export function planRollback(state: MigState, canaryTemplate?: string): UpdatePlan {
+export function planRollback(state: MigVersions, canaryTemplate?: string): UpdatePlan {
   if (state.versions.length === 0) throw preconditionFailed(state, 'roll back the canary of', 'it has no versions');
   const base = state.versions.find((version) => version.name === BASE_VERSION_NAME);
   if (base === undefined)
@@ -113,7 +113,7 @@ export function planRollback(state: MigState, canaryTemplate?: string): UpdatePl
   return { kind: 'apply', versions: [{ name: BASE_VERSION_NAME, instanceTemplate: base.instanceTemplate }] };
 }
 
-export function planDirect(state: MigState, template: string): UpdatePlan {
+export function planDirect(state: MigVersions, template: string): UpdatePlan {
   if (single(state, BASE_VERSION_NAME)?.instanceTemplate === template) return { kind: 'already-applied' };
   if (state.versions.length === 0) throw preconditionFailed(state, 'update', 'it has no versions');
   if (state.versions.length > 1) {

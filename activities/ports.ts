@@ -12,12 +12,13 @@ import type {
   RegionsClient,
 } from '@google-cloud/compute';
 import type { Octokit } from '@octokit/rest';
+import type { Client } from '@temporalio/client';
 import type { FleetDefinition } from '../runner-config/types.js';
 
 export interface ComputeClients {
   readonly migs: Pick<
     RegionInstanceGroupManagersClient,
-    'list' | 'get' | 'patch' | 'listManagedInstances' | 'deleteInstances' | 'applyUpdatesToInstances'
+    'list' | 'get' | 'patch' | 'resize' | 'listManagedInstances' | 'deleteInstances' | 'applyUpdatesToInstances'
   >;
   readonly regionOperations: Pick<RegionOperationsClient, 'wait'>;
   readonly globalOperations: Pick<GlobalOperationsClient, 'wait'>;
@@ -75,6 +76,8 @@ export interface ActivityDeps {
   readonly compute: ComputeClients;
   readonly github: GitHubClient;
   readonly fleet: FleetDefinition;
+  /** The worker's activity slots, which the plan weighs the rollout's lanes against. */
+  readonly activitySlots?: number;
   /** Wall clock for timestamps and ages (the simulator's clock in tests). */
   readonly clock?: () => Date;
   /** Defaults to the activity context's logger, which tags workflow and activity ids. */
@@ -82,4 +85,6 @@ export interface ActivityDeps {
   readonly timing?: Partial<ActivityTiming>;
   /** Downloads runner archives; global fetch by default. */
   readonly fetch?: typeof fetch;
+  /** Reads rollout workflows; by default the client the worker hands its activities (the activity context's). */
+  readonly temporal?: Pick<Client, 'workflow'>;
 }

@@ -14,7 +14,7 @@ import {
 } from './canary-health.js';
 import { makeRoomFor } from './canary-room.js';
 import { FailureType, permanentFailure } from './failures.js';
-import { describeMig, managedInstances, migVersions, toInstanceInfo } from './mig-state.js';
+import { describeMig, managedInstances, migVersions, toInstanceInfo } from './mig-reads.js';
 import { listRunnersByPrefix, migRunnerPrefix } from './runners.js';
 import type { ActivityRuntime } from './runtime.js';
 import type {
@@ -24,7 +24,7 @@ import type {
   MigLocator,
   RolloutActivities,
   RunnerInfo,
-} from './types.js';
+} from './contract.js';
 
 export function createRolloutCheckActivities(
   runtime: ActivityRuntime,

@@ -3,7 +3,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { httpErrorFacts, toFailure } from './failures.js';
 import type { GitHubRunner } from './runner-snapshot.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { RunnerInfo } from './types.js';
+import type { RunnerInfo } from './contract.js';
 
 function labelValue(labels: readonly string[], key: string): string | undefined {
   const prefix = `${key}=`;

@@ -5,7 +5,7 @@ import { METADATA_KEYS, templateMetadata } from '../runner-config/metadata.js';
 import { parseVersion, versionProblem } from '../runner-config/naming.js';
 import type { FleetDefinition } from '../runner-config/types.js';
 import { FailureType, httpErrorFacts, permanentFailure, toFailure } from './failures.js';
-import { operationOf, waitForOperation } from './mig-state.js';
+import { operationOf, waitForOperation } from './mig-reads.js';
 import type { ActivityRuntime } from './runtime.js';
 
 type InstanceTemplate = protos.google.cloud.compute.v1.IInstanceTemplate;

@@ -8,7 +8,7 @@ import { FailureType, permanentFailure, toFailure } from './failures.js';
 import { archivePlatform, parseReleaseDigests, RUNNER_RELEASE_TAG, versionFromTag } from './release.js';
 import type { ActivityRuntime } from './runtime.js';
 import { createVersionTemplates, listTemplates } from './templates.js';
-import type { RolloutActivities } from './types.js';
+import type { RolloutActivities } from './contract.js';
 
 function publishedAtOf(release: { readonly published_at: string | null; readonly created_at: string }): string {
   return release.published_at ?? release.created_at;
@@ -55,16 +55,9 @@ export function createVersionArtifactActivities(
       );
       const first = candidates.reduce((earliest, next) => (publishedBefore(next, earliest) ? next : earliest));
       const { release, version } = target;
+      // A body without digests is returned as it is: the check names the platforms it lacks and escalates with the
+      // deadline, which it could not do for a failed activity.
       const digests = parseReleaseDigests(release.body ?? '');
-      if (Object.keys(digests).length === 0) {
-        throw permanentFailure(
-          FailureType.RELEASE_MALFORMED,
-          `release ${release.tag_name} lists no SHA-256 digests in its body`,
-          {
-            tag: release.tag_name,
-          },
-        );
-      }
       const assets: Record<string, string> = {};
       for (const asset of release.assets) {
         const platform = archivePlatform(asset.name, version);
@@ -73,7 +66,12 @@ export function createVersionArtifactActivities(
       return {
         version,
         publishedAt: target.publishedAt,
-        ...(newerThan === undefined ? {} : { firstNewer: { version: first.version, publishedAt: first.publishedAt } }),
+        ...(newerThan === undefined
+          ? {}
+          : {
+              firstNewer: { version: first.version, publishedAt: first.publishedAt },
+              newerVersions: candidates.map((candidate) => candidate.version).sort(compareRunnerVersions),
+            }),
         securityRelease: /\bsecurity\b/i.test(`${release.name ?? ''}\n${release.body ?? ''}`),
         digests,
         assets,

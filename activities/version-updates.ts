@@ -4,10 +4,10 @@
  */
 import { FailureType, permanentFailure } from './failures.js';
 import { makeRoomFor } from './canary-room.js';
-import { describeMig, operationOf, templateUrl, waitForOperation } from './mig-state.js';
-import { planCanary, planDirect, planPromote, planRollback, type MigState, type UpdatePlan } from './mig-updates.js';
+import { describeMig, operationOf, templateUrl, waitForOperation } from './mig-reads.js';
+import { planCanary, planDirect, planPromote, planRollback, type MigVersions, type UpdatePlan } from './mig-updates.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { MigLocator, MigUpdateResult, MigVersion, RolloutActivities } from './types.js';
+import type { MigLocator, MigUpdateResult, MigVersion, RolloutActivities } from './contract.js';
 
 /**
  * New VMs take the new template and old VMs leave only when their runner is done (they delete themselves after a
@@ -20,11 +20,14 @@ export function createVersionUpdateActivities(
   runtime: ActivityRuntime,
 ): Pick<RolloutActivities, 'canaryMig' | 'promoteCanary' | 'rollbackCanary' | 'directUpdate'> {
   return {
-    async canaryMig({ mig, template, canarySize }) {
+    async canaryMig({ mig, template, canarySize, surge }) {
       const result = await updateVersions(runtime, mig, 'canary', (state) => planCanary(state, template, canarySize));
+      // After the patch is DONE: a VM the surge brings before the canary version exists would boot the old one.
+      const room = await makeRoomFor(runtime, mig, template, canarySize, { remember: true, surge: surge === true });
       return {
         ...result,
-        madeRoom: (await makeRoomFor(runtime, mig, template, canarySize, { remember: true })).replaced,
+        madeRoom: room.replaced,
+        ...(room.surgedTo === undefined ? {} : { surgedTo: room.surgedTo }),
       };
     },
 
@@ -53,7 +56,7 @@ async function updateVersions(
   runtime: ActivityRuntime,
   mig: MigLocator,
   action: string,
-  plan: (state: MigState) => UpdatePlan,
+  plan: (state: MigVersions) => UpdatePlan,
 ): Promise<MigUpdateResult> {
   const project = runtime.project;
   const state = await describeMig(runtime, mig, { withInstances: false });

@@ -5,9 +5,9 @@
 import { makeRoomFor } from './canary-room.js';
 import { observeCanaryVms, readTemplateVms, recreatedVmProblems } from './canary-health.js';
 import { FailureType, permanentFailure } from './failures.js';
-import { describeMig } from './mig-state.js';
+import { describeMig } from './mig-reads.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { CanaryObservations, RolloutActivities } from './types.js';
+import type { CanaryObservations, RolloutActivities } from './contract.js';
 
 /** Progress a wait heartbeats; a retried attempt continues from it (same deadline, same poll count). */
 export interface WaitProgress {

@@ -5,9 +5,11 @@
  *   (https://github.com/iree-org/iree/blob/41dcee93c7157955d94973addf6770cecf926849/build_tools/github_actions/runner/gcp/update_instance_groups.py):
  *   regions.list, one MIG list per region, then per MIG, one after another, a template get and a blind patch whose
  *   operation it never waits for;
- * - the rollout's activities as the workflow calls them: the plan's selection and template check, then `canaryMig`
- *   per canary MIG of the plan, in the plan's order, at a concurrency, each retried as the workflow's mutation
- *   options say, with the GitHub client built as the worker builds it.
+ * - the rollout's activities as the workflows call them: the plan's selection and template check, then per canary
+ *   MIG of the plan, in the plan's order, at a concurrency, what its MIG worker runs for the canary command:
+ *   `surgeableAutoscaling` (the bounds it records before a surge) and `canaryMig` with a surge where the MIG's
+ *   autoscaler allows one, each retried as the workflow's read and mutation options say, with the GitHub client
+ *   built as the worker builds it.
  * Prints per pattern the MIGs, GCP calls (in all, per MIG, per endpoint), operation waits, GitHub calls, wall time,
  * when the last operation was DONE, and for the rollout the per-region peaks that GCP's per-region quotas limit;
  * then the wall-time ratio. For the default fleet and the 1,000-MIG fleet across 40 regions.
@@ -19,7 +21,7 @@ import { msToNumber, type ActivityOptions } from '@temporalio/common';
 import { templateName } from '../runner-config/naming.js';
 import type { FleetDefinition } from '../runner-config/types.js';
 import { startSimulator, type SimulatorHandle } from '../simulator/index.js';
-import { createVersionTemplates } from '../test/helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../devstack/simulator.js';
 import { createComputeClients } from '../worker/clients.js';
 import { mutationOptions, readOptions } from '../workflows/activity-options.js';
 import { forEachBounded } from '../workflows/concurrency.js';
@@ -41,12 +43,12 @@ import {
 const VERSION = '1111111111-bbb';
 const SEED = 7;
 /**
- * Canary commands in flight at once (the rollout's `maxConcurrency` timing input); docs/benchmarks.md says why 32:
- * room-making deregisters a runner per MIG and the worker's GitHub client sends one write a second, so about 20
- * lanes (one MIG's read, patch, room and replacement take some 20 s) keep that pace busy, while more than about 60
- * lanes waiting for their write would leave canary activities silent past their one-minute heartbeat timeout.
+ * Canary commands in flight at once (the rollout's `maxConcurrency` timing input); docs/benchmarks.md says why 100:
+ * a surge makes the room without GitHub, so what bounds the lanes is GCP's per-region limits, which a region's
+ * canary MIGs (one operation in flight each) stay far below whatever the concurrency, and a worker's activity
+ * slots (100 by default in the Temporal TypeScript SDK).
  */
-const DEFAULT_CONCURRENCY = 32;
+const DEFAULT_CONCURRENCY = 100;
 const FLEETS: Record<string, { readonly label: string; readonly build: () => FleetDefinition }> = {
   default: { label: 'default fleet', build: defaultFleet },
   '1000': { label: '1,000-MIG fleet (40 regions)', build: () => scaledFleet(FLEET_1000) },
@@ -70,6 +72,9 @@ interface Measured {
     readonly retriedAttempts: number;
     readonly longestSilenceMs: number;
     readonly roomMade: number;
+    readonly surges: number;
+    /** Canary MIGs with a VM on the canary template (being created or running) when the last command ended. */
+    readonly withCanaryVm: number;
   };
 }
 
@@ -83,7 +88,7 @@ interface RegionPeaks {
 /** A fresh simulator on its production profile at speed 1, with the version's templates, counters reset. */
 async function prepare(fleet: FleetDefinition): Promise<SimulatorHandle> {
   const sim = await startSimulator({ fleet, seed: SEED, speed: 1 });
-  createVersionTemplates(sim, VERSION);
+  seedVersionTemplates(sim, VERSION);
   sim.control.resetCounters();
   return sim;
 }
@@ -221,25 +226,34 @@ async function rolloutActivities(fleet: FleetDefinition, concurrency: number): P
     // The canary stage: one command per canary MIG, sent to its MIG worker, in the plan's order.
     const canaries = plan.migs.filter((mig) => mig.role === 'canary');
     let roomMade = 0;
+    let surges = 0;
     await forEachBounded(canaries, concurrency, async (mig) => {
-      const result = await run(mutationOptions, `mig-worker-${mig.name}`, () =>
+      const locator = { region: mig.region, name: mig.name };
+      const worker = `mig-worker-${mig.name}`;
+      const surgeFrom = await run(readOptions, worker, () => activities.surgeableAutoscaling(locator));
+      const result = await run(mutationOptions, worker, () =>
         activities.canaryMig({
-          mig: { region: mig.region, name: mig.name },
+          mig: locator,
           template: mig.toTemplate,
           canarySize: plan.canarySize,
+          ...(surgeFrom === null ? {} : { surge: true }),
         }),
       );
       if (!result.applied) throw new Error(`canary of ${mig.name} was not applied`);
       roomMade += result.madeRoom?.length ?? 0;
+      if (result.surgedTo !== undefined) surges += 1;
     });
     const milliseconds = performance.now() - started;
+    const withCanaryVm = canaries.filter((mig) =>
+      sim.control.mig(mig.name).instances.some((instance) => instance.template === mig.toTemplate),
+    ).length;
     return {
       migs: canaries.length,
       compute: apiCalls(sim, 'compute'),
       github: apiCalls(sim, 'github'),
       milliseconds,
       ...observe(sim, startedAt),
-      rollout: { retriedAttempts, longestSilenceMs, roomMade },
+      rollout: { retriedAttempts, longestSilenceMs, roomMade, surges, withCanaryVm },
     };
   } finally {
     await sim.close();
@@ -276,7 +290,8 @@ function report(label: string, m: Measured): string {
   if (m.rollout !== undefined) {
     const timeout = seconds(msToNumber(mutationOptions.heartbeatTimeout ?? 0));
     lines.push(
-      `    ${m.rollout.roomMade} idle VMs replaced to make room, ${m.rollout.retriedAttempts} attempts retried, ` +
+      `    room made by ${m.rollout.surges} autoscaler surges and ${m.rollout.roomMade} idle VMs replaced, ` +
+        `${m.rollout.withCanaryVm} MIGs with a canary VM at the end, ${m.rollout.retriedAttempts} attempts retried, ` +
         `longest heartbeat silence ${seconds(m.rollout.longestSilenceMs)} (heartbeat timeout ${timeout})`,
     );
   }
@@ -294,7 +309,12 @@ for (const name of options.fleet ?? ['default', '1000']) {
       `(seed ${SEED}, production profile, speed 1) on 127.0.0.1`,
   );
   console.log(report('IREE script: per MIG in turn a template get and a blind patch, never waiting', iree));
-  console.log(report(`rollout activities: the plan, then canaryMig per MIG (concurrency ${concurrency})`, engine));
+  console.log(
+    report(
+      `rollout activities: the plan, then surgeableAutoscaling and canaryMig per MIG (concurrency ${concurrency})`,
+      engine,
+    ),
+  );
   console.log(
     `  wall-time ratio (IREE script ÷ rollout): ${(iree.milliseconds / engine.milliseconds).toFixed(2)}; ` +
       `until every operation is DONE: ${(iree.operationsDoneMs / engine.operationsDoneMs).toFixed(2)}`,

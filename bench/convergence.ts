@@ -10,7 +10,7 @@
  */
 import { templateName } from '../runner-config/naming.js';
 import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type SimulatorHandle } from '../simulator/index.js';
-import { createVersionTemplates } from '../test/helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../devstack/simulator.js';
 import { inActivity, simulatorActivities } from './harness.js';
 
 const VERSION = 'c0c0c0c0c0-cnv';
@@ -44,7 +44,7 @@ async function converge(
   try {
     const activities = simulatorActivities(sim, { pollIntervalMs: 10 });
     sim.control.advance(2 * 3600);
-    createVersionTemplates(sim, VERSION);
+    seedVersionTemplates(sim, VERSION);
     const migs = sim.control.state().migs.filter((mig) => mig.environment === 'prod');
     const switchedAt = Date.parse(sim.control.clock().now);
     const busyAtSwitch = new Set(sim.control.jobs().running.map((job) => job.id));

@@ -7,13 +7,15 @@
  *   node --import tsx bench/detection.ts
  */
 import { templateName } from '../runner-config/naming.js';
-import { createVersionTemplates, startE2eStack, startRollout, type E2eStack } from '../test/helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../devstack/simulator.js';
+import { startRollout } from '../testbed/rollouts.js';
+import { startBenchStack, type BenchStack } from './stack.js';
 
 const VERSION = 'b007b007b0-blp';
 const SPEED = 60;
 const MIG = 'gh-runner-presubmit-cpu-us-west1';
 
-const stack: E2eStack = await startE2eStack({
+const stack: BenchStack = await startBenchStack({
   simulator: {
     speed: SPEED,
     seed: 5,
@@ -25,7 +27,7 @@ const stack: E2eStack = await startE2eStack({
   },
 });
 try {
-  createVersionTemplates(stack.simulator, VERSION);
+  seedVersionTemplates(stack.simulator, VERSION);
   stack.simulator.control.setFaults({
     bootloopTemplates: [templateName(stack.fleet.namePrefix, 'presubmit', 'cpu', VERSION)],
   });

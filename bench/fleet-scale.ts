@@ -13,13 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultFleet } from '../runner-config/default-fleet.js';
 import type { FleetDefinition } from '../runner-config/types.js';
 import { DEFAULT_ROLLOUT_TIMING, statusQuery, type RolloutState } from '../workflows/rollout-contract.js';
-import {
-  E2E_ROLLOUT_TIMING,
-  createVersionTemplates,
-  startE2eStack,
-  startRollout,
-  type E2eStack,
-} from '../test/helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../devstack/simulator.js';
+import { COMPRESSED_ROLLOUT_TIMING } from '../devstack/timing.js';
+import { startRollout } from '../testbed/rollouts.js';
+import { startBenchStack, type BenchStack } from './stack.js';
 import { FLEET_1000, FLEET_200, scaledFleet } from './fleets.js';
 import { apiCalls, benchOptions, wholeNumber } from './harness.js';
 
@@ -61,7 +58,7 @@ async function measure(
   concurrency: number,
   timeoutSeconds: number,
 ): Promise<Figures> {
-  const stack = await startE2eStack({
+  const stack = await startBenchStack({
     fleet,
     simulator: {
       speed: 120,
@@ -78,7 +75,7 @@ async function measure(
     },
   });
   try {
-    createVersionTemplates(stack.simulator, VERSION);
+    seedVersionTemplates(stack.simulator, VERSION);
     stack.simulator.control.resetCounters();
     const started = performance.now();
     const handle = await startRollout(stack, {
@@ -90,7 +87,7 @@ async function measure(
       // Idle MIG workers report in at the production cadence: at the tests' minute, a thousand of them would
       // make the rollout's history about their reports rather than the rollout.
       timing: {
-        ...E2E_ROLLOUT_TIMING,
+        ...COMPRESSED_ROLLOUT_TIMING,
         migWorkerLivenessInterval: DEFAULT_ROLLOUT_TIMING.migWorkerLivenessInterval,
         maxConcurrency: concurrency,
       },
@@ -145,7 +142,7 @@ async function measure(
 }
 
 /** VmHWM: the worker process's peak resident set since it started. */
-function peakRssMiB(stack: E2eStack): number {
+function peakRssMiB(stack: BenchStack): number {
   const pid = stack.worker.pid;
   if (pid === undefined) return Number.NaN;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -153,7 +150,7 @@ function peakRssMiB(stack: E2eStack): number {
   return kib / 1024;
 }
 
-async function historyLengths(stack: E2eStack): Promise<Array<{ workflowId: string; events: number }>> {
+async function historyLengths(stack: BenchStack): Promise<Array<{ workflowId: string; events: number }>> {
   const lengths: Array<{ workflowId: string; events: number }> = [];
   for await (const execution of stack.client.workflow.list()) {
     const description = await stack.client.workflow.getHandle(execution.workflowId, execution.runId).describe();

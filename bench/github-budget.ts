@@ -17,7 +17,9 @@ import { DEFAULT_TIMING } from '../activities/ports.js';
 import { defaultFleet } from '../runner-config/default-fleet.js';
 import type { FleetDefinition } from '../runner-config/types.js';
 import { DEFAULT_ROLLOUT_TIMING } from '../workflows/rollout-contract.js';
-import { createVersionTemplates, startE2eStack, startRollout } from '../test/helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../devstack/simulator.js';
+import { startRollout } from '../testbed/rollouts.js';
+import { startBenchStack } from './stack.js';
 import { FLEET_1000, scaledFleet } from './fleets.js';
 
 const VERSION = 'b0d9e7b0d9-ghb';
@@ -47,7 +49,7 @@ const compressed = (duration: string): string =>
 for (const name of values.migs) {
   const build = FLEETS[name];
   if (build === undefined) continue;
-  const stack = await startE2eStack({
+  const stack = await startBenchStack({
     fleet: build(),
     simulator: {
       speed,
@@ -62,7 +64,7 @@ for (const name of values.migs) {
     activityTiming: { pollIntervalMs: DEFAULT_TIMING.pollIntervalMs / speed },
   });
   try {
-    createVersionTemplates(stack.simulator, VERSION);
+    seedVersionTemplates(stack.simulator, VERSION);
     stack.simulator.control.resetCounters();
     const simulatedStart = Date.parse(stack.simulator.control.clock().now);
     const started = performance.now();

@@ -8,7 +8,9 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_TIMING } from '../activities/ports.js';
-import { createVersionTemplates, startE2eStack, startRollout, type E2eStack } from '../test/helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../devstack/simulator.js';
+import { startRollout } from '../testbed/rollouts.js';
+import { startBenchStack, type BenchStack } from './stack.js';
 
 const { values } = parseArgs({ options: { 'per-hour': { type: 'string', default: '1' } } });
 const perHour = Number(values['per-hour']);
@@ -18,7 +20,7 @@ if (!Number.isFinite(perHour) || perHour < 0)
 const VERSION = 'a11a11a11a-qct';
 const SPEED = 60;
 
-const stack: E2eStack = await startE2eStack({
+const stack: BenchStack = await startBenchStack({
   simulator: {
     speed: SPEED,
     seed: 11,
@@ -32,7 +34,7 @@ const stack: E2eStack = await startE2eStack({
   activityTiming: { pollIntervalMs: DEFAULT_TIMING.pollIntervalMs / SPEED },
 });
 try {
-  createVersionTemplates(stack.simulator, VERSION);
+  seedVersionTemplates(stack.simulator, VERSION);
   // Let the fleet settle into its quiet state first: the seeded VMs finish their jobs and wait idle.
   stack.simulator.control.advance(2 * 3600);
   const handle = await startRollout(stack, {

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
-import type { TemporalConfig } from '../worker/config.js';
-import { temporalConnectionOptions } from '../worker/temporal-connection.js';
+import type { TemporalConfig } from '../config/temporal.js';
+import { temporalConnectionOptions } from '../config/temporal-connection.js';
 import { UnreachableError } from './errors.js';
 import type { Output } from './output.js';
 

@@ -11,7 +11,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { FleetConfigError, formatFleetIssue } from '../runner-config/issues.js';
-import { ConfigError } from '../worker/config.js';
+import { ConfigError } from '../config/env.js';
 
 /** Exit codes scripts can branch on. */
 export const EXIT_CODES = {

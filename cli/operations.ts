@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TemporalConfig } from '../worker/config.js';
+import type { TemporalConfig } from '../config/temporal.js';
 import type { CommandContext } from './context.js';
 import { CliError, EXIT_CODES } from './errors.js';
 

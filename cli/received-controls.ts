@@ -6,20 +6,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import {
-  abortSignal,
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  pauseSignal,
-  pauseUpdate,
-  recordEscalationSignal,
-  recordEscalationUpdate,
-  resumeSignal,
-  resumeUpdate,
-  rollbackSignal,
-  rollbackUpdate,
-} from '../workflows/rollout-contract.js';
+import { ROLLOUT_CONTROLS } from '../workflows/rollout-controls-contract.js';
 
 export interface ReceivedControl {
   /** The update or signal name: `approve`, `pause-signal`, … */
@@ -44,20 +31,7 @@ export type FetchHistory = (workflowId: string, runId?: string) => Promise<Histo
 
 /** Operator controls only: the per-MIG workers' reports are signals too, but no person sends them. */
 const CONTROL_NAMES: ReadonlySet<string> = new Set(
-  [
-    approveUpdate,
-    pauseUpdate,
-    resumeUpdate,
-    abortUpdate,
-    rollbackUpdate,
-    recordEscalationUpdate,
-    approveSignal,
-    pauseSignal,
-    resumeSignal,
-    abortSignal,
-    rollbackSignal,
-    recordEscalationSignal,
-  ].map((definition) => definition.name),
+  Object.values(ROLLOUT_CONTROLS).flatMap(({ update, signal }) => [update.name, signal.name]),
 );
 
 interface RunControls {

@@ -5,7 +5,8 @@
 import { CommanderError } from 'commander';
 import { EXIT_CODES, toCliError } from './errors.js';
 import { createOutput } from './output.js';
-import { buildProgram, type CliEnvironment } from './program.js';
+import { buildProgram } from './program.js';
+import type { CliEnvironment } from './program/runtime.js';
 
 /** Runs the CLI over `argv` (without the node and script paths) and returns the exit code. */
 export async function runCli(argv: readonly string[], cli: CliEnvironment): Promise<number> {

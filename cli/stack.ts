@@ -1,24 +1,24 @@
 /**
- * The embedded local stack behind `rollout dev` and `rollout demo`: the Temporal CLI dev server (Web UI,
- * SQLite), the simulator serving both cloud APIs, and a worker pointed at it. With a state directory, Temporal's
- * database and the simulator's world both live there (dev-state.ts), so a restart continues the same fleet.
+ * The local stack (devstack/) as `rollout dev` and `rollout demo` run it: the Temporal dev server with its Web
+ * UI, the simulator, a worker in this process at the simulator's speed and, if asked for, the webhook receiver
+ * the simulator delivers its `workflow_job` events to. With a state directory, Temporal's database and the
+ * simulator's world both live there (dev-state.ts), so a restart continues the same fleet. Here the ports and
+ * the directory are checked before anything starts, and failures get their exit codes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { SIMULATOR_CREDENTIALS } from '../devstack/simulator.js';
+import { StackError } from '../devstack/errors.js';
+import { freePortWithUi, UI_PORT_OFFSET } from '../devstack/ports.js';
+import { startLocalStack, type LocalStack, type WorkerOf } from '../devstack/stack.js';
+import { timingAtSpeed } from '../devstack/timing.js';
 import { defaultFleet } from '../runner-config/default-fleet.js';
-import type { FleetDefinition } from '../runner-config/types.js';
-import { ENGINE_DEFECT_WORKAROUNDS, SnapshotError, startSimulator, type SimulatorHandle } from '../simulator/index.js';
-import { loadWorkerConfig, type WorkerConfig } from '../worker/config.js';
-import { installWorkerRuntime, runWorker } from '../worker/main.js';
-import { ROLLOUT_SEARCH_ATTRIBUTE_FLAGS } from '../workflows/rollout-contract.js';
+import { SnapshotError } from '../simulator/index.js';
+import type { WorkerConfig } from '../worker/config.js';
+import { installWorkerRuntime } from '../worker/main.js';
 import { assertPortFree, clearState, lockStateDir, statePaths } from './dev-state.js';
 import { CliError, EXIT_CODES, UsageError } from './errors.js';
 import { waitForPoller } from './operations.js';
 import type { Output } from './output.js';
-import { timingAtSpeed } from './stack-timing.js';
 import { resolveTemporalCli } from './temporal-binary.js';
 
 export interface StackOptions {
@@ -36,6 +36,11 @@ export interface StackOptions {
   readonly speed: number;
   readonly taskQueue: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Runs the webhook receiver on a free port of 127.0.0.1, with `GITHUB_WEBHOOK_SECRET` or else a random secret
+   * of this run, and has the simulator deliver its job events there. Off when omitted.
+   */
+  readonly webhooks?: boolean;
 }
 
 export interface Stack {
@@ -50,12 +55,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** The server gets this long to come up; a first start also creates the SQLite schema. */
-const SERVER_START_TIMEOUT_MS = 60_000;
 /** The server lists a new worker's poller within a second or two; past this the worker is not reaching it. */
 const POLLER_VISIBLE_TIMEOUT_MS = 30_000;
-/** SIGTERM lets the server close SQLite cleanly; after this long it is killed. */
-const SERVER_STOP_TIMEOUT_MS = 10_000;
 
 export async function startStack(output: Output, options: StackOptions): Promise<Stack> {
   // Read first: a bad fleet file is reported before anything starts.
@@ -64,230 +65,102 @@ export async function startStack(output: Output, options: StackOptions): Promise
   const port = options.port === 0 ? await freePortWithUi() : options.port;
   // Another stack's ports, or its state directory, stop this one before it starts or changes anything.
   await assertPortFree(port, 'Temporal', '--port');
-  await assertPortFree(port + 1000, 'the Web UI', '--port');
+  await assertPortFree(port + UI_PORT_OFFSET, 'the Web UI', '--port');
   if (options.simPort !== 0) await assertPortFree(options.simPort, 'the simulator', '--sim-port');
   const stateDir = options.stateDir;
   const unlock = stateDir === undefined ? undefined : lockStateDir(stateDir);
-  const temporalAddress = `127.0.0.1:${port}`;
-  const uiUrl = `http://127.0.0.1:${port + 1000}`;
-  const stopping: (() => Promise<void>)[] = [];
+  let stack: LocalStack<WorkerOf<{ mode: 'in-process' }>> | undefined;
   const stop = async (): Promise<void> => {
-    for (const step of stopping.reverse()) await step();
-    stopping.length = 0;
+    try {
+      await stack?.stop();
+    } finally {
+      unlock?.();
+    }
   };
-  if (unlock !== undefined) stopping.push(async () => unlock());
   try {
     if (stateDir !== undefined && options.fresh === true) clearState(stateDir);
-    // The simulator first: a snapshot it cannot read stops the stack before Temporal starts.
-    const snapshotFile = stateDir === undefined ? undefined : statePaths(stateDir).simulatorSnapshot;
-    const simulator = await startStackSimulator(options, fleet, snapshotFile);
-    stopping.push(() => simulator.close());
-
-    const server = startServer(binary, port, stateDir);
-    stopping.push(() => stopServer(server.child));
-    await waitForServer(temporalAddress, server);
-    await registerMissingSearchAttributes(binary, temporalAddress);
-    output.event('temporal', { address: temporalAddress }, `Temporal:  ${temporalAddress}`);
-    output.event('ui', { url: uiUrl }, `Web UI:    ${uiUrl}`);
-    const restored = simulator.restored ? ` (its world restored from ${snapshotFile ?? ''})` : '';
-    output.event(
-      'simulator',
-      { url: simulator.url, restored: simulator.restored },
-      `Simulator: ${simulator.url}${restored}`,
-    );
-
-    const workerConfig = loadWorkerConfig({
-      ...options.env,
-      TEMPORAL_ADDRESS: temporalAddress,
-      TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_UI_URL: uiUrl,
-      ROLLOUT_TASK_QUEUE: options.taskQueue,
-      COMPUTE_API_ENDPOINT: simulator.url,
-      GITHUB_API_URL: simulator.url,
-      // The simulator accepts any token; the stack must never pick up real credentials from the shell.
-      GITHUB_TOKEN: 'simulator-token',
-      GITHUB_APP_ID: undefined,
-      GITHUB_APP_PRIVATE_KEY: undefined,
-      GITHUB_APP_PRIVATE_KEY_FILE: undefined,
-      GITHUB_APP_INSTALLATION_ID: undefined,
-      ROLLOUT_FLEET_FILE: undefined,
-      ROLLOUT_LOG_LEVEL: options.env['ROLLOUT_LOG_LEVEL'] ?? 'WARN',
-    });
-    installWorkerRuntime(workerConfig);
-    const controller = new AbortController();
-    let ready!: () => void;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const paths = stateDir === undefined ? undefined : statePaths(stateDir);
     const timing = timingAtSpeed(options.speed);
-    const worker = runWorker(workerConfig, {
-      signal: controller.signal,
-      onReady: ready,
-      fleet: { ...fleet, rollout: { ...fleet.rollout, timing: timing.rollout } },
-      activityTiming: timing.activities,
-    });
-    stopping.push(async () => {
-      controller.abort();
-      await worker.catch(() => undefined);
-    });
-    await Promise.race([isReady, worker]);
+    stack = await startLocalStack({
+      binary,
+      server: { port, ui: true, ...(paths === undefined ? {} : { dbFilename: paths.temporalDb }) },
+      simulator: {
+        port: options.simPort,
+        fleet,
+        speed: options.speed,
+        ...(paths === undefined ? {} : { snapshotFile: paths.simulatorSnapshot }),
+      },
+      taskQueue: options.taskQueue,
+      env: options.env,
+      credentials: SIMULATOR_CREDENTIALS,
+      ...(options.webhooks === true
+        ? {
+            webhooks: {
+              secret: webhookSecret(options.env),
+              log: ({ event, message, data }) => output.event(event, data, message),
+            },
+          }
+        : {}),
+      worker: {
+        mode: 'in-process',
+        fleet,
+        rolloutTiming: timing.rollout,
+        activityTiming: timing.activities,
+        installRuntime: installWorkerRuntime,
+      },
+      onServing: ({ server, simulator, webhooks }) => {
+        output.event('temporal', { address: server.address }, `Temporal:  ${server.address}`);
+        output.event('ui', { url: server.uiUrl }, `Web UI:    ${server.uiUrl ?? ''}`);
+        const restored = simulator.restored ? ` (its world restored from ${paths?.simulatorSnapshot ?? ''})` : '';
+        output.event(
+          'simulator',
+          { url: simulator.url, restored: simulator.restored },
+          `Simulator: ${simulator.url}${restored}`,
+        );
+        if (webhooks !== undefined) output.event('webhooks', { url: webhooks.url }, `Webhooks:  ${webhooks.url}`);
+      },
+    }).catch(cliFailure);
+    const worker = stack.worker.done;
     // Ready only once the server lists the worker: a command sent earlier would be told no worker is polling.
     await Promise.race([
-      workerVisible(temporalAddress, options.taskQueue),
+      waitForPoller(
+        stack.server.connection.workflowService,
+        { namespace: 'default', taskQueue: options.taskQueue },
+        { timeoutMs: POLLER_VISIBLE_TIMEOUT_MS },
+      ),
       worker.then(() => {
         throw new CliError('the worker stopped as it started', EXIT_CODES.failure);
       }),
     ]);
     output.event('worker', { taskQueue: options.taskQueue }, `Worker ready on task queue ${options.taskQueue}`);
-    return { temporalAddress, uiUrl, simulatorUrl: simulator.url, workerConfig, worker, stop };
+    return {
+      temporalAddress: stack.server.address,
+      uiUrl: stack.server.uiUrl ?? '',
+      simulatorUrl: stack.simulator.url,
+      workerConfig: stack.worker.config,
+      worker,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-async function startStackSimulator(
-  options: StackOptions,
-  fleet: FleetDefinition,
-  snapshotFile: string | undefined,
-): Promise<SimulatorHandle> {
-  try {
-    return await startSimulator({
-      port: options.simPort,
-      fleet,
-      speed: options.speed,
-      behaviours: ENGINE_DEFECT_WORKAROUNDS,
-      ...(snapshotFile === undefined ? {} : { snapshotFile }),
-    });
-  } catch (error) {
-    if (error instanceof SnapshotError) {
-      throw new UsageError(`${error.message}; start over with rollout dev --fresh`, { cause: error });
-    }
-    throw error;
-  }
-}
-
-async function workerVisible(address: string, taskQueue: string): Promise<void> {
-  const connection = await Connection.connect({ address });
-  try {
-    await waitForPoller(
-      connection.workflowService,
-      { namespace: 'default', taskQueue },
-      { timeoutMs: POLLER_VISIBLE_TIMEOUT_MS },
-    );
-  } finally {
-    await connection.close();
-  }
-}
-
-interface ServerProcess {
-  readonly child: ChildProcess;
-  /** The last lines the server printed, to explain a failed start. */
-  readonly log: string[];
-}
-
-function startServer(binary: string, port: number, stateDir: string | undefined): ServerProcess {
-  const database = stateDir === undefined ? [] : ['--db-filename', statePaths(stateDir).temporalDb];
-  const args = [
-    'server',
-    'start-dev',
-    ...database,
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--ui-port',
-    String(port + 1000),
-    '--namespace',
-    'default',
-    '--log-level',
-    'warn',
-    // The machine may have no outside network: no phoning home for version checks.
-    '--dynamic-config-value',
-    'frontend.enableServerVersionCheck=false',
-    ...ROLLOUT_SEARCH_ATTRIBUTE_FLAGS,
-  ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  const keep = (chunk: Buffer): void => {
-    log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    log.splice(0, Math.max(0, log.length - 20));
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return { child, log };
-}
-
-async function waitForServer(address: string, server: ServerProcess): Promise<void> {
-  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-  const exited = once(server.child, 'exit');
-  for (;;) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) break;
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: '1 second' });
-      await connection.close();
-      return;
-    } catch {
-      if (Date.now() > deadline) break;
-      await Promise.race([sleep(250), exited]);
-    }
-  }
-  const detail = server.log.at(-1) ?? 'no output';
-  throw new CliError(`the Temporal dev server did not start on ${address}: ${detail}`, EXIT_CODES.failure);
-}
-
 /**
- * `--search-attribute` flags only apply when the namespace is created: a database from an earlier version
- * of the engine lacks keys added since, so those are registered explicitly.
+ * The shell's secret, so a delivery can be replayed by hand with it; otherwise one nobody else knows, as only the
+ * stack's own simulator is meant to deliver.
  */
-async function registerMissingSearchAttributes(binary: string, address: string): Promise<void> {
-  const connection = await Connection.connect({ address });
-  let existing: Set<string>;
-  try {
-    const response = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-    existing = new Set(Object.keys(response.customAttributes ?? {}));
-  } finally {
-    await connection.close();
-  }
-  for (let i = 0; i + 1 < ROLLOUT_SEARCH_ATTRIBUTE_FLAGS.length; i += 2) {
-    const [name = '', type = ''] = (ROLLOUT_SEARCH_ATTRIBUTE_FLAGS[i + 1] ?? '').split('=');
-    if (existing.has(name)) continue;
-    const args = ['operator', 'search-attribute', 'create', '--name', name, '--type', type, '--address', address];
-    const child = spawn(binary, [...args, '--namespace', 'default'], { stdio: 'ignore' });
-    const [code] = (await once(child, 'exit')) as [number | null];
-    if (code !== 0) throw new CliError(`could not register search attribute ${name} on ${address}`, EXIT_CODES.failure);
-  }
+function webhookSecret(env: Readonly<Record<string, string | undefined>>): string {
+  const configured = env['GITHUB_WEBHOOK_SECRET'];
+  return configured === undefined || configured.trim() === '' ? randomBytes(32).toString('hex') : configured;
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), SERVER_STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** A free port whose port + 1000 (the Web UI) is free too. */
-async function freePortWithUi(): Promise<number> {
-  for (;;) {
-    const port = await freePort(0);
-    if (
-      port + 1000 <= 65535 &&
-      (await freePort(port + 1000).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return port;
+/** What the stack reports when a part does not start, as the operator sees it. */
+function cliFailure(error: unknown): never {
+  if (error instanceof SnapshotError) {
+    throw new UsageError(`${error.message}; start over with rollout dev --fresh`, { cause: error });
   }
-}
-
-async function freePort(port: number): Promise<number> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('could not determine a free port');
-  return address.port;
+  if (error instanceof StackError) throw new CliError(error.message, EXIT_CODES.failure, { cause: error });
+  throw error;
 }

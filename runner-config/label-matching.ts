@@ -19,6 +19,8 @@ export interface RunnerLabelSet {
   /** The runner group the VMs register in (`config.sh --runnergroup`), which `runs-on: { group }` names. */
   readonly group: string;
   readonly trust: TrustLevel;
+  /** The events whose jobs the group's pre-job hook (vm/hooks/pre-job.sh) lets the runners run. */
+  readonly allowedEvents: ReadonlySet<string>;
   /** Labels every runner of the MIG has, lower-cased. */
   readonly labels: ReadonlySet<string>;
   /** The zones its VMs run in, lower-cased. */
@@ -54,6 +56,7 @@ export function runnerLabelSets(fleet: FleetDefinition): RunnerLabelSet[] {
       ref,
       group: group.name,
       trust: group.trust,
+      allowedEvents: new Set(group.allowedEvents),
       labels: new Set(labels.map((label) => label.toLowerCase())),
       zones: new Set(zonesOf(fleet, ref.region).map((zone) => zone.toLowerCase())),
     };

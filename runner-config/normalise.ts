@@ -1,5 +1,5 @@
 import type { FleetFile, FleetSectionName, ListSectionName } from './schema.js';
-import type { EnvironmentConfig, FleetDefinition, Region, RunnerGroup, RunnerType } from './types.js';
+import type { EnvironmentConfig, FleetDefinition, PoolPolicy, Region, RunnerGroup, RunnerType } from './types.js';
 
 /** An entry of a list section that matched the schema, with its position in the file. */
 export interface Entry<T> {
@@ -23,6 +23,7 @@ export interface FleetDraft {
   regions: Entry<Region>[];
   groups: Entry<RunnerGroup>[];
   types: Entry<RunnerType>[];
+  pools: Entry<PoolPolicy>[];
   readonly incomplete: Set<FleetSectionName>;
 }
 
@@ -63,12 +64,19 @@ export const sectionNormalisers: {
 };
 
 export const entryNormalisers: {
-  [K in ListSectionName]: (entry: FleetFile[K][number]) => FleetDefinition[K][number];
+  [K in ListSectionName]: (entry: NonNullable<FleetFile[K]>[number]) => NonNullable<FleetDefinition[K]>[number];
 } = {
   regions: (region) => ({ name: region.name, zones: [...region.zones] }),
   groups: (group) => ({ ...group, allowedEvents: [...group.allowedEvents] }),
   types: normaliseType,
+  pools: normalisePool,
 };
+
+function normalisePool(pool: NonNullable<FleetFile['pools']>[number]): PoolPolicy {
+  const { environment, group, type } = pool;
+  if (pool.mode === 'off') return { environment, group, type, mode: 'off' };
+  return { environment, group, type, mode: 'queue', bounds: { min: pool.min, max: pool.max }, warm: pool.warm ?? 0 };
+}
 
 function normaliseType(type: FleetFile['types'][number]): RunnerType {
   const autoscaling: Partial<Record<'prod' | 'testing', { min: number; max: number }>> = {};

@@ -33,7 +33,7 @@ export function parseFleet(text: string, source = 'fleet file'): FleetParseResul
     }
   }
 
-  const draft: FleetDraft = { regions: [], groups: [], types: [], incomplete: new Set() };
+  const draft: FleetDraft = { regions: [], groups: [], types: [], pools: [], incomplete: new Set() };
   for (const name of SECTION_NAMES) {
     const sectionErrors = isListSection(name)
       ? checkList(draft, name, file[name])
@@ -120,6 +120,9 @@ function completeFleet(draft: FleetDraft): FleetDefinition {
     groups: draft.groups.map((entry) => entry.value),
     types: draft.types.map((entry) => entry.value),
     regions: draft.regions.map((entry) => entry.value),
+    // Left out when empty: a fleet without pools is the same definition it was before pools existed (the
+    // simulator's snapshots compare it).
+    ...(draft.pools.length === 0 ? {} : { pools: draft.pools.map((entry) => entry.value) }),
     runner,
     rollout,
   };

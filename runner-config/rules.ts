@@ -217,6 +217,46 @@ const canaryFitsTheMig: Rule = ({ rollout, environments }) =>
       ]
     : [];
 
+/** A pool names a group and a type of the fleet, once, and a queue pool's bounds hold its warm minimum. */
+const poolsAreKnownAndBounded: Rule = ({ pools, groups, types, environments, incomplete }) => {
+  const findings: RuleFinding[] = [];
+  const first = new Map<string, number>();
+  for (const { index, value: pool } of pools) {
+    const path = `pools[${index}]`;
+    const id = `${pool.environment}/${pool.group}/${pool.type}`;
+    const earlier = first.get(id);
+    if (earlier === undefined) first.set(id, index);
+    else findings.push(error(path, `pool ${id} is listed twice (also pools[${earlier}])`));
+    // With a broken group or type entry, a name could look unknown only because its entry was left out.
+    const known = (section: 'groups' | 'types', entries: readonly Entry<{ readonly name: string }>[], name: string) => {
+      if (incomplete.has(section) || entries.some(({ value }) => value.name === name)) return;
+      const names = entries.map(({ value }) => value.name).join(', ');
+      findings.push(
+        error(
+          `${path}.${section === 'groups' ? 'group' : 'type'}`,
+          `unknown ${section === 'groups' ? 'runner group' : 'runner type'} "${name}" (known: ${names})`,
+        ),
+      );
+    };
+    known('groups', groups, pool.group);
+    known('types', types, pool.type);
+    if (pool.mode !== 'queue') continue;
+    findings.push(...boundsProblem(path, pool.bounds));
+    if (pool.warm > pool.bounds.max) {
+      findings.push(
+        error(
+          `${path}.warm`,
+          `warm (${pool.warm}) is more than max (${pool.bounds.max}): the pool can never keep that many idle`,
+        ),
+      );
+    }
+    if (environments !== undefined && environments[pool.environment].regions.length === 0) {
+      findings.push(warning(path, `${pool.environment} has no regions, so pool ${id} has no MIGs to size`));
+    }
+  }
+  return findings;
+};
+
 export const FLEET_RULES: readonly Rule[] = [
   uniqueNames,
   zonesBelongToTheirRegion,
@@ -230,4 +270,5 @@ export const FLEET_RULES: readonly Rule[] = [
   serviceAccountsBelongToProject,
   namesFitGcp,
   canaryFitsTheMig,
+  poolsAreKnownAndBounded,
 ];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationProblem, SOAK_MINIMUM } from './durations.js';
-import { ARCHITECTURES, AUTOSCALER_SIGNALS, ROLLOUT_POLICIES, TRUST_LEVELS } from './types.js';
+import { ARCHITECTURES, AUTOSCALER_SIGNALS, ENVIRONMENTS, ROLLOUT_POLICIES, TRUST_LEVELS } from './types.js';
 
 /**
  * The fleet file as written (stage 1 of parsing). Everything a single field can get wrong is checked here;
@@ -81,6 +81,38 @@ export const typeSchema = z.strictObject({
     .describe("Per-environment bounds overriding the environment's."),
 });
 
+const poolKey = {
+  environment: z.enum(ENVIRONMENTS),
+  group: segmentName.describe('A runner group of groups.'),
+  type: segmentName.describe('A runner type of types.'),
+};
+
+/** One pool's policy; `mode` decides which fields it has, so a queue pool cannot lack its bounds. */
+export const poolSchema = z
+  .discriminatedUnion(
+    'mode',
+    [
+      z
+        .strictObject({ ...poolKey, mode: z.literal('off') })
+        .describe("The MIG autoscaler sizes the pool's MIGs, as without an entry."),
+      z
+        .strictObject({
+          ...poolKey,
+          mode: z.literal('queue'),
+          min: z.int().min(0, 'must be 0 or more').describe("Fewest VMs of the pool, summed over its MIGs' regions."),
+          max: z.int().min(0, 'must be 0 or more').describe("Most VMs of the pool, summed over its MIGs' regions."),
+          warm: z
+            .int()
+            .min(0, 'must be 0 or more')
+            .optional()
+            .describe('Idle runners kept ready beyond the queued and running jobs (default 0).'),
+        })
+        .describe("The pool controller sizes the pool's MIGs from the jobs queued and running for it."),
+    ],
+    { error: 'must have mode "off" or "queue"' },
+  )
+  .describe('Who sizes the MIGs of one runner group and type in one environment (all its regions).');
+
 export const sections = {
   project: z
     .string()
@@ -125,6 +157,10 @@ export const sections = {
       .strictObject({ x64: sha256, arm64: sha256 })
       .describe('SHA-256 of actions-runner-linux-<arch>-<version>.tar.gz per architecture.'),
   }),
+  pools: z
+    .array(poolSchema)
+    .optional()
+    .describe('Pools sized from the job queue; a pool not listed keeps its MIG autoscaler (mode off).'),
   rollout: z.strictObject({
     defaultSoak: z
       .string({ error: (issue) => durationTypeProblem(issue.input) })
@@ -145,5 +181,5 @@ export const fleetFileSchema = z
 export type FleetFile = z.infer<typeof fleetFileSchema>;
 
 /** Sections that are lists of named entries, checked entry by entry. */
-export const listSections = { regions: regionSchema, groups: groupSchema, types: typeSchema };
+export const listSections = { regions: regionSchema, groups: groupSchema, types: typeSchema, pools: poolSchema };
 export type ListSectionName = keyof typeof listSections;

@@ -24,6 +24,13 @@ export type Architecture = (typeof ARCHITECTURES)[number];
 export const AUTOSCALER_SIGNALS = ['cpu', 'queue'] as const;
 export type AutoscalerSignal = (typeof AUTOSCALER_SIGNALS)[number];
 
+/**
+ * Who sizes a pool's MIGs (see pools.ts): `off`, the MIG autoscaler as today (`autoscaler.signal`); `queue`, the
+ * pool controller, from GitHub's `workflow_job` webhooks.
+ */
+export const POOL_MODES = ['off', 'queue'] as const;
+export type PoolMode = (typeof POOL_MODES)[number];
+
 export interface AutoscalingBounds {
   readonly min: number;
   readonly max: number;
@@ -69,6 +76,20 @@ export interface EnvironmentConfig {
   readonly autoscaler: { readonly signal: AutoscalerSignal };
 }
 
+/** The fleet file's policy for one pool: the MIGs of one group and type in one environment. */
+export type PoolPolicy =
+  | { readonly environment: Environment; readonly group: string; readonly type: string; readonly mode: 'off' }
+  | {
+      readonly environment: Environment;
+      readonly group: string;
+      readonly type: string;
+      readonly mode: 'queue';
+      /** Bounds of the pool's size: its VMs summed over its MIGs (all regions). */
+      readonly bounds: AutoscalingBounds;
+      /** Idle runners kept ready beyond the jobs waiting and running, within the bounds. */
+      readonly warm: number;
+    };
+
 export interface RunnerRelease {
   /** GitHub Actions runner version without the leading `v`, e.g. `2.319.1`. */
   readonly version: string;
@@ -93,6 +114,8 @@ export interface FleetDefinition {
   readonly types: readonly RunnerType[];
   readonly regions: readonly Region[];
   readonly runner: RunnerRelease;
+  /** Pools the fleet file names; every other pool is `off`. Fleets built in code may leave it out. */
+  readonly pools?: readonly PoolPolicy[];
   readonly rollout: {
     /** Temporal duration string (`3 days`, `72h`). */
     readonly defaultSoak: string;

@@ -1,3 +1,17 @@
+/** Longest real sleep between two looks at the clock while something waits for a simulated moment. */
+const RECHECK_MS = 50;
+
+/**
+ * Real milliseconds to sleep before looking at the clock again while waiting for simulated `untilMs` (a call's
+ * latency, an operation wait); 0 once that moment has passed, and while time stands still. Re-read after every
+ * step, a manual advance or a speed change ends the wait promptly: at a crawling clock speed it would otherwise
+ * hold its caller for minutes of real time after the clock was moved past it.
+ */
+export function realStepMs(untilMs: number, nowMs: number, speed: number): number {
+  if (speed <= 0 || untilMs <= nowMs) return 0;
+  return Math.min((untilMs - nowMs) / speed, RECHECK_MS);
+}
+
 /**
  * Simulated time: start + real elapsed × speed + manual advances. Model events sit in a time-ordered queue
  * and run only when the clock reaches them, in (time, insertion) order, so a run is a pure function of the

@@ -39,8 +39,3 @@ export class CallLatency {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 }
-
-/** Real milliseconds to wait for `simulatedMs` at clock `speed` (simulated per real); none while time stands still. */
-export function realWaitMs(simulatedMs: number, speed: number): number {
-  return speed > 0 ? simulatedMs / speed : 0;
-}

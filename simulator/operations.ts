@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { realStepMs } from './clock.js';
 import type { FleetModel } from './fleet-model.js';
 import type { SimOperation } from './fleet-types.js';
 import type { Random } from './random.js';
@@ -27,9 +28,6 @@ export const REQUEST_ID_MEMORY_MS = 60 * 60_000;
  * return after zero seconds" (regionOperations/wait above). "Uncommon": one wait in twenty.
  */
 const EARLY_WAIT_RETURN_CHANCE = 0.05;
-
-/** Real milliseconds between looks at the clock while a wait blocks, so a manual advance ends it promptly. */
-const WAIT_RECHECK_MS = 50;
 
 interface DurationModel {
   /** Typical duration in simulated seconds. */
@@ -125,10 +123,9 @@ export async function awaitOperation(model: FleetModel, operation: SimOperation)
   }
   for (;;) {
     model.catchUp();
-    const remainingMs = Math.min(operation.endTime, deadline) - model.now();
-    const speed = model.clock.getSpeed();
-    if (remainingMs <= 0 || speed === 0) return;
+    const stepMs = realStepMs(Math.min(operation.endTime, deadline), model.now(), model.clock.getSpeed());
+    if (stepMs === 0) return;
     // Unreferenced, so a wait in flight never keeps a closing simulator's process alive.
-    await sleep(Math.min(remainingMs / speed, WAIT_RECHECK_MS), undefined, { ref: false });
+    await sleep(stepMs, undefined, { ref: false });
   }
 }

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { realStepMs } from './clock.js';
 import { ComputeApiError, ControlApiError, GitHubApiError } from './errors.js';
 import type { FleetModel } from './fleet-model.js';
 import { GitHubLimits, type GitHubTicket } from './github-limits.js';
 import type { GitHubTraffic } from './github-traffic.js';
 import { injectedError } from './injected-errors.js';
-import { CallLatency, realWaitMs } from './latency.js';
+import { CallLatency } from './latency.js';
 import { isNetworkFault, resetConnection, sendBadGateway } from './network-faults.js';
 import { Random } from './random.js';
 import type { RequestLog } from './request-log.js';
@@ -95,8 +96,16 @@ export class SimulatorServer {
     if (api !== 'control') {
       const fault = this.model.faults.decide(route.endpoint, mutating);
       const simulatedMs = this.model.behaviours.callLatency ? this.latency.draw(route.endpoint, method) : 0;
-      const waitMs = fault.latencyMs + realWaitMs(simulatedMs, this.model.clock.getSpeed());
-      if (waitMs > 0 && !(await waitWhileOpen(response, waitMs))) return;
+      if (fault.latencyMs > 0 && !(await waitWhileOpen(response, fault.latencyMs))) return;
+      const clock = this.model.clock;
+      const answersAt = clock.now() + simulatedMs;
+      for (
+        let stepMs = realStepMs(answersAt, clock.now(), clock.getSpeed());
+        stepMs > 0;
+        stepMs = realStepMs(answersAt, clock.now(), clock.getSpeed())
+      ) {
+        if (!(await waitWhileOpen(response, stepMs))) return;
+      }
       this.model.catchUp();
       if (fault.fail && isNetworkFault(fault.kind) && fault.kind !== 'truncatedBody') {
         if (fault.kind === 'connectionReset') resetConnection(request);

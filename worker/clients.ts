@@ -2,15 +2,7 @@
  * Production construction of the GCP Compute and GitHub clients the activities run on. Options are explicit:
  * reading the environment is worker/config.ts's job. Pointing both at the simulator changes only endpoints.
  */
-import {
-  GlobalOperationsClient,
-  InstanceTemplatesClient,
-  InstancesClient,
-  RegionAutoscalersClient,
-  RegionInstanceGroupManagersClient,
-  RegionOperationsClient,
-  RegionsClient,
-} from '@google-cloud/compute';
+import * as compute from '@google-cloud/compute';
 import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
@@ -32,17 +24,17 @@ export interface ComputeClientOptions {
 export function createComputeClients(options: ComputeClientOptions = {}): ComputeClients {
   const clientOptions = computeClientOptions(options);
   return {
-    migs: new RegionInstanceGroupManagersClient(clientOptions),
-    regionOperations: new RegionOperationsClient(clientOptions),
-    globalOperations: new GlobalOperationsClient(clientOptions),
-    autoscalers: new RegionAutoscalersClient(clientOptions),
-    templates: new InstanceTemplatesClient(clientOptions),
-    regions: new RegionsClient(clientOptions),
-    instances: new InstancesClient(clientOptions),
+    migs: new compute.RegionInstanceGroupManagersClient(clientOptions),
+    regionOperations: new compute.RegionOperationsClient(clientOptions),
+    globalOperations: new compute.GlobalOperationsClient(clientOptions),
+    autoscalers: new compute.RegionAutoscalersClient(clientOptions),
+    templates: new compute.InstanceTemplatesClient(clientOptions),
+    regions: new compute.RegionsClient(clientOptions),
+    instances: new compute.InstancesClient(clientOptions),
   };
 }
 
-type ComputeClientConstructorOptions = NonNullable<ConstructorParameters<typeof RegionsClient>[0]>;
+type ComputeClientConstructorOptions = NonNullable<ConstructorParameters<typeof compute.RegionsClient>[0]>;
 type AuthClientOption = NonNullable<ComputeClientConstructorOptions['authClient']>;
 
 function computeClientOptions(options: ComputeClientOptions): ComputeClientConstructorOptions {

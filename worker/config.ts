@@ -1,27 +1,12 @@
 /**
- * The process configuration, read from the environment once at start-up. This module is the only place that
- * reads these variables; everything downstream receives the typed result.
+ * The worker's configuration, read from the environment once at start-up: the Temporal settings it shares with
+ * the CLI (config/temporal.ts) and the cloud targets only workers hold credentials for. This module is the only
+ * place that reads the worker's own variables; everything downstream receives the typed result.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-
-/** Where and how to reach Temporal: the only configuration the CLI needs. */
-export interface TemporalConfig {
-  readonly address: string;
-  readonly namespace: string;
-  readonly taskQueue: string;
-  /** Temporal Cloud API key. Secret: never logged. */
-  readonly apiKey?: string;
-  readonly tls?: TemporalTlsFiles;
-  /** Base URL of the Temporal Web UI, for links printed by the CLI. */
-  readonly uiUrl: string;
-}
-
-export interface TemporalTlsFiles {
-  readonly certPath?: string;
-  readonly keyPath?: string;
-  readonly caPath?: string;
-}
+import { ConfigError, definedFields, hostPort, optional, parseEnv, type Env } from '../config/env.js';
+import { loadTemporalConfig, type TemporalConfig } from '../config/temporal.js';
 
 export interface GitHubAppCredentials {
   readonly appId: string;
@@ -47,42 +32,30 @@ export interface WorkerConfig {
   /** `host:port` for the Prometheus scrape endpoint; metrics are off when absent. */
   readonly metricsAddress?: string;
   readonly logLevel: LogLevelName;
+  /** Task slots: how many activities and workflow tasks the worker runs at once. */
+  readonly slots: WorkerSlots;
 }
+
+export interface WorkerSlots {
+  /** Each lane of a rollout (`timing.maxConcurrency`) holds one while it runs a per-MIG command. */
+  readonly activities: number;
+  readonly workflowTasks: number;
+}
+
+/**
+ * The Temporal TypeScript SDK's own defaults (`maxConcurrentActivityTaskExecutions`,
+ * `maxConcurrentWorkflowTaskExecutions`), so a worker without the variables behaves as it always has.
+ */
+export const DEFAULT_WORKER_SLOTS: WorkerSlots = { activities: 100, workflowTasks: 40 };
+
+/**
+ * The worker polls workflow tasks on its sticky and its normal queue with at most as many pollers as it has
+ * slots, and needs one poller for each.
+ */
+const MIN_WORKFLOW_TASK_SLOTS = 2;
 
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
-
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
-export const DEFAULT_TASK_QUEUE = 'runner-rollout';
-
-/** A configuration problem: the message names every offending variable and never contains a value. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-// Empty strings count as unset: shells and env files often export `VAR=` to mean "no value".
-const optional = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value));
-
-const hostPort = /^[^\s:/]+:\d{1,5}$/;
-
-const temporalSchema = z.object({
-  TEMPORAL_ADDRESS: optional.pipe(
-    z.string().regex(hostPort, 'must be host:port, e.g. 127.0.0.1:7233').default(DEFAULT_TEMPORAL_ADDRESS),
-  ),
-  TEMPORAL_NAMESPACE: optional.pipe(z.string().default('default')),
-  TEMPORAL_API_KEY: optional,
-  TEMPORAL_TLS_CERT: optional,
-  TEMPORAL_TLS_KEY: optional,
-  TEMPORAL_TLS_CA: optional,
-  TEMPORAL_UI_URL: optional.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
-  ROLLOUT_TASK_QUEUE: optional.pipe(z.string().default(DEFAULT_TASK_QUEUE)),
-});
 
 const workerSchema = z.object({
   GCP_PROJECT: optional,
@@ -103,27 +76,19 @@ const workerSchema = z.object({
       .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }))
       .default('INFO'),
   ),
+  ROLLOUT_ACTIVITY_SLOTS: optional.pipe(slotCount(1).default(DEFAULT_WORKER_SLOTS.activities)),
+  ROLLOUT_WORKFLOW_TASK_SLOTS: optional.pipe(
+    slotCount(MIN_WORKFLOW_TASK_SLOTS).default(DEFAULT_WORKER_SLOTS.workflowTasks),
+  ),
 });
 
-/** Reads the Temporal connection settings (address, namespace, credentials, task queue). */
-export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
-  const vars = parse(temporalSchema, env);
-  const tls = definedFields({
-    certPath: vars.TEMPORAL_TLS_CERT,
-    keyPath: vars.TEMPORAL_TLS_KEY,
-    caPath: vars.TEMPORAL_TLS_CA,
-  });
-  if ((tls.certPath === undefined) !== (tls.keyPath === undefined)) {
-    throw new ConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS needs both)');
-  }
-  return {
-    address: vars.TEMPORAL_ADDRESS,
-    namespace: vars.TEMPORAL_NAMESPACE,
-    taskQueue: vars.ROLLOUT_TASK_QUEUE,
-    uiUrl: vars.TEMPORAL_UI_URL ?? defaultUiUrl(vars.TEMPORAL_ADDRESS, vars.TEMPORAL_API_KEY !== undefined),
-    ...(vars.TEMPORAL_API_KEY === undefined ? {} : { apiKey: vars.TEMPORAL_API_KEY }),
-    ...(Object.keys(tls).length === 0 ? {} : { tls }),
-  };
+function slotCount(minimum: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, `must be a whole number, at least ${minimum}`)
+    .transform(Number)
+    .pipe(z.number().min(minimum, `must be at least ${minimum}`))
+    .optional();
 }
 
 /** Reads the whole worker configuration. Problems in several variables are reported together. */
@@ -138,7 +103,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   }
   let vars: z.infer<typeof workerSchema> | undefined;
   try {
-    vars = parse(workerSchema, env);
+    vars = parseEnv(workerSchema, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(error.message);
@@ -159,6 +124,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       ...(app === undefined ? {} : { app }),
     },
     logLevel: vars.ROLLOUT_LOG_LEVEL,
+    slots: { activities: vars.ROLLOUT_ACTIVITY_SLOTS, workflowTasks: vars.ROLLOUT_WORKFLOW_TASK_SLOTS },
     ...definedFields({ fleetFile: vars.ROLLOUT_FLEET_FILE, metricsAddress: vars.ROLLOUT_METRICS_ADDRESS }),
   };
 }
@@ -177,6 +143,8 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     githubAuth: config.github.app !== undefined ? 'app' : config.github.token !== undefined ? 'token' : 'none',
     fleetFile: config.fleetFile ?? '(built-in default fleet)',
     metricsAddress: config.metricsAddress ?? '(off)',
+    activitySlots: config.slots.activities,
+    workflowTaskSlots: config.slots.workflowTasks,
   };
 }
 
@@ -206,28 +174,4 @@ function readKeyFile(path: string | undefined): string {
   } catch (error) {
     throw new ConfigError(`GITHUB_APP_PRIVATE_KEY_FILE: cannot read ${path}`, { cause: error });
   }
-}
-
-/**
- * Local dev servers serve the UI on port+1000 (the Temporal CLI default); Temporal Cloud serves one UI for
- * every namespace.
- */
-function defaultUiUrl(address: string, cloud: boolean): string {
-  const [host = '127.0.0.1', port = '7233'] = address.split(':');
-  if (cloud || host.endsWith('.tmprl.cloud')) return 'https://cloud.temporal.io';
-  return `http://${host}:${Number(port) + 1000}`;
-}
-
-function parse<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  // Issues name the variable and the rule, never the value: a malformed value may be a pasted secret.
-  throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-}
-
-/** Drops undefined fields, because optional properties are exact in this project. */
-function definedFields<T extends Record<string, string | undefined>>(fields: T): { [K in keyof T]?: string } {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
-    [K in keyof T]?: string;
-  };
 }

@@ -1,81 +1,45 @@
 /**
- * The composition root: the one place that connects to Temporal, builds the GCP and GitHub clients from the
- * configuration and hands them to the activity factory. Run directly (`tsx worker/main.ts`) or through
+ * The worker's process: runs the worker composed in compose.ts until told to stop, with the process-wide
+ * Temporal runtime (JSON log lines) and signal handling. Run directly (`tsx worker/main.ts`) or through
  * `rollout worker`.
  */
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
-import { createActivities, type ActivityTiming } from '../activities/index.js';
+import { pathToFileURL } from 'node:url';
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { ConfigError } from '../config/env.js';
 import { defaultFleet, loadFleetFile } from '../runner-config/default-fleet.js';
 import type { FleetDefinition } from '../runner-config/types.js';
-import { createComputeClients, createGitHubClient } from './clients.js';
-import { ConfigError, describeWorkerConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
-import { temporalConnectionOptions } from './temporal-connection.js';
+import { composeWorker, type WorkerComposition } from './compose.js';
+import { describeWorkerConfig, loadWorkerConfig, type WorkerConfig } from './config.js';
 
-/**
- * Workflows are bundled from source at start-up. The bundle entry has this module's extension: `.ts` when run
- * through tsx from a clone, `.js` from a build.
- */
-export const WORKFLOWS_PATH = fileURLToPath(new URL(`../workflows/index${extname(import.meta.url)}`, import.meta.url));
-
-/**
- * How long in-flight activities get to finish after a shutdown request before they are cancelled. Every
- * activity is idempotent, so one cut short is simply retried by the next worker; 30 s lets the common short
- * API calls complete instead.
- */
-const SHUTDOWN_GRACE_TIME = '30 seconds';
-
-export interface RunWorkerOptions {
+export interface RunWorkerOptions extends Partial<WorkerComposition> {
   /** Called once the worker polls its task queue. */
   readonly onReady?: () => void;
   /** Aborting shuts the worker down gracefully; `runWorker` resolves when it has stopped. */
   readonly signal?: AbortSignal;
-  /** The fleet definition; by default read from `config.fleetFile` or the built-in default fleet. */
-  readonly fleet?: FleetDefinition;
-  /** Faster polling for demos and tests against the simulator. */
-  readonly activityTiming?: Partial<ActivityTiming>;
 }
 
-/** Runs a worker until `options.signal` aborts (or the worker fails). */
+/**
+ * Runs a worker until `options.signal` aborts (or the worker fails). The fleet is read from `config.fleetFile`
+ * or is the built-in default fleet unless `options.fleet` gives one.
+ */
 export async function runWorker(config: WorkerConfig, options: RunWorkerOptions = {}): Promise<void> {
-  const fleet = withOverrides(options.fleet ?? (await loadWorkerFleet(config)), config);
-  const activities = createActivities({
-    fleet,
-    compute: createComputeClients(config.gcp),
-    github: createGitHubClient({
-      ...config.github,
-      log: {
-        warn: (message) => {
-          Runtime.instance().logger.warn(message);
-        },
-      },
-    }),
-    ...(options.activityTiming === undefined ? {} : { timing: options.activityTiming }),
-  });
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const { onReady, signal, ...composition } = options;
+  const fleet = composition.fleet ?? (await loadWorkerFleet(config));
+  const { worker, close } = await composeWorker(config, { ...composition, fleet });
   try {
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      workflowsPath: WORKFLOWS_PATH,
-      activities,
-      shutdownGraceTime: SHUTDOWN_GRACE_TIME,
-    });
     const stop = (): void => worker.shutdown();
-    if (options.signal?.aborted === true) return;
-    options.signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted === true) return;
+    signal?.addEventListener('abort', stop, { once: true });
     try {
       const running = worker.run();
       Runtime.instance().logger.info('worker ready', describeWorkerConfig(config));
-      options.onReady?.();
+      onReady?.();
       await running;
     } finally {
-      options.signal?.removeEventListener('abort', stop);
+      signal?.removeEventListener('abort', stop);
     }
   } finally {
-    await connection.close();
+    await close();
   }
 }
 
@@ -122,15 +86,6 @@ export async function loadWorkerFleet(config: WorkerConfig): Promise<FleetDefini
     }
     throw error;
   }
-}
-
-/** GCP_PROJECT and GITHUB_ORG retarget a fleet definition without editing it (e.g. a staging project). */
-function withOverrides(fleet: FleetDefinition, config: WorkerConfig): FleetDefinition {
-  return {
-    ...fleet,
-    project: config.gcp.project ?? fleet.project,
-    github: { ...fleet.github, org: config.github.org ?? fleet.github.org },
-  };
 }
 
 function writeJsonLogLine(entry: LogEntry): void {

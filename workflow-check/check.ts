@@ -5,7 +5,6 @@
  * time (vm/hooks/pre-job.sh, from each group's `allowedEvents`); this check finds it at review time.
  */
 import { matchingRunners, type RunnerLabelSet, type RunnerRequest } from '../runner-config/label-matching.js';
-import type { FleetDefinition } from '../runner-config/types.js';
 import { resolveRunsOn, type InputValues } from './runs-on.js';
 import type { Position, WorkflowFile, WorkflowJob } from './workflow-file.js';
 
@@ -29,11 +28,7 @@ interface JobContext {
   readonly inputs: InputValues;
 }
 
-export function checkWorkflows(
-  files: readonly WorkflowFile[],
-  fleet: FleetDefinition,
-  runners: readonly RunnerLabelSet[],
-): Finding[] {
+export function checkWorkflows(files: readonly WorkflowFile[], runners: readonly RunnerLabelSet[]): Finding[] {
   const findings: Finding[] = [];
   for (const file of files) {
     const contexts = contextsOf(file, files);
@@ -49,8 +44,7 @@ export function checkWorkflows(
           );
         }
         for (const request of requests) {
-          for (const message of requestProblems(request, context.events, fleet, runners))
-            messages.set(message, 'error');
+          for (const message of requestProblems(request, context.events, runners)) messages.set(message, 'error');
         }
       }
       for (const [message, level] of messages) findings.push(finding(file, job, job.position, level, message));
@@ -66,7 +60,6 @@ function finding(file: WorkflowFile, job: WorkflowJob, at: Position, level: Find
 function requestProblems(
   request: RunnerRequest,
   events: readonly string[],
-  fleet: FleetDefinition,
   runners: readonly RunnerLabelSet[],
 ): string[] {
   const asked = describeRequest(request);
@@ -89,8 +82,8 @@ function requestProblems(
   }
   for (const event of events) {
     if (event === CALLED) continue;
-    const refusing = groups.filter(
-      (name) => !fleet.groups.find((group) => group.name === name)?.allowedEvents.includes(event),
+    const refusing = groups.filter((name) =>
+      matches.some((runner) => runner.group === name && !runner.allowedEvents.has(event)),
     );
     if (refusing.length > 0) {
       problems.push(

@@ -3,18 +3,23 @@
  * Its workflow id (`migWorkflowId(project, mig)`) is held for the whole rollout, so a second rollout cannot
  * start a worker for the same MIG. The rollout sends commands by signal and the worker answers each with a
  * report signal to the rollout's workflow id (which reaches the rollout's current run, also after it continued
- * as new).
+ * as new). The pool controller (pool-controller.ts) takes a running worker under that id for a rollout's hold on
+ * the MIG and writes nothing to it meanwhile.
  */
 import { defineSignal } from '@temporalio/workflow';
 import type { AutoscalingBounds } from '../runner-config/types.js';
-import type { MigLocator, MigVersion } from '../activities/types.js';
+import type { MigLocator, MigVersion } from '../activities/contract.js';
 
 /** One activity call on the MIG. */
 export type MigStep =
   | { readonly kind: 'get-autoscaling' }
   | { readonly kind: 'set-autoscaling'; readonly bounds: AutoscalingBounds }
   | { readonly kind: 'direct-update'; readonly template: string }
-  | { readonly kind: 'canary'; readonly template: string; readonly canarySize: number }
+  /**
+   * `surge`: where the MIG's autoscaler allows it, room for the canary is made by raising its min, the worker
+   * restoring the bounds it recorded first at promote, rollback or its end.
+   */
+  | { readonly kind: 'canary'; readonly template: string; readonly canarySize: number; readonly surge?: boolean }
   | { readonly kind: 'promote'; readonly template: string }
   | { readonly kind: 'rollback-canary'; readonly canaryTemplate: string }
   | { readonly kind: 'wait-runners'; readonly template: string; readonly count: number; readonly timeout: string }
@@ -61,6 +66,8 @@ export interface MigWorkerInput {
   readonly released?: boolean;
   /** Commands run by earlier runs of this worker. */
   readonly commandsRun?: number;
+  /** Autoscaling bounds recorded before a canary's surge and not restored yet, carried across continue-as-new. */
+  readonly surgeFrom?: AutoscalingBounds;
 }
 
 export interface MigWorkerResult {

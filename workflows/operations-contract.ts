@@ -3,7 +3,7 @@
  * operation is recorded in history): fleet inventory, template creation, draining idle runners, autoscaling.
  * Inputs and results are single objects so fields can be added without breaking recorded histories.
  */
-import type { DrainResult, MigLocator, MigSelection } from '../activities/types.js';
+import type { DrainResult, MigLocator, MigSelection } from '../activities/contract.js';
 import type { AutoscalingBounds, Environment, MigRef } from '../runner-config/types.js';
 
 /** Workflow type names, for clients that start these workflows without importing workflow code. */

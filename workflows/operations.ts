@@ -3,7 +3,7 @@
  * only Temporal access: the worker holds the cloud credentials, and each operation is recorded in history.
  */
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { MigSnapshot, RolloutActivities, RunnerInfo } from '../activities/types.js';
+import type { MigSnapshot, RolloutActivities, RunnerInfo } from '../activities/contract.js';
 import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import { ENVIRONMENTS, type Environment, type FleetDefinition } from '../runner-config/types.js';
 import {

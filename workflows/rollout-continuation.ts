@@ -3,25 +3,25 @@
  * and what the next run carries (with the round it must finish first).
  */
 import { allHandlersFinished, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
-import type { CanaryObservations } from '../activities/types.js';
+import type { CanaryObservations } from '../activities/contract.js';
 import { forEachBounded } from './concurrency.js';
 import type { UnfinishedRound } from './rollout-contract.js';
 import { addTimeline } from './rollout-controls.js';
 import { type RolloutRun, now } from './rollout-run.js';
 import type { rollout } from './rollout.js';
 
-function historyLong(run: RolloutRun): boolean {
+function historyPastBudget(run: RolloutRun): boolean {
   const info = workflowInfo();
   return info.continueAsNewSuggested || info.historyLength > run.timing.maxHistoryEvents;
 }
 
 export function shouldContinueAsNew(run: RolloutRun): boolean {
-  return run.outstandingCommands === 0 && historyLong(run);
+  return run.outstandingCommands === 0 && historyPastBudget(run);
 }
 
 /** Whether a fan-out should start no further MIG, so the run can continue as new. */
-export function historyFull(run: RolloutRun): boolean {
-  return run.boundedFanOut && historyLong(run);
+export function fanOutMustStop(run: RolloutRun): boolean {
+  return run.boundedFanOut && historyPastBudget(run);
 }
 
 /**
@@ -36,7 +36,7 @@ export async function fanOut<T>(
 ): Promise<T[]> {
   const deferred: T[] = [];
   await forEachBounded(items, run.timing.maxConcurrency, async (item) => {
-    if (historyFull(run) || (await fn(item)) === false) deferred.push(item);
+    if (fanOutMustStop(run) || (await fn(item)) === false) deferred.push(item);
   });
   return deferred;
 }

@@ -1,21 +1,14 @@
 /**
  * Contract of the `rollout` workflow (and of `planRollout`, which shares its input and plan): input, state and
- * result types, message definitions, ids and search attribute keys. Imported by workflows/ and cli/.
- *
- * Message naming scheme: every operator control exists twice, with the same payload:
- * - as an **update** named `<control>` (`approve`, `pause`, `resume`, `abort`, `rollback`, `recordEscalation`):
- *   a validator rejects it with a reason when it makes no sense in the current stage, and the caller gets an
- *   acknowledgement. The CLI uses these.
- * - as a **signal** named `<control>-signal` (`approve-signal`, …): for the Temporal Web UI's "Send a Signal"
- *   action and other fire-and-forget senders. Invalid signals are logged, recorded in the timeline and ignored.
- * The query `status` returns the full {@link RolloutState}.
+ * result types, the status query, ids and search attribute keys. Imported by workflows/ and cli/. The operator
+ * controls (updates and signals) have their contract in rollout-controls-contract.ts.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery } from '@temporalio/workflow';
 import type { AutoscalingBounds, Environment, MigRef, RolloutPolicy } from '../runner-config/types.js';
-import type { CanaryObservations, PreflightProblem } from '../activities/types.js';
+import type { CanaryObservations, PreflightProblem } from '../activities/contract.js';
 
-export type { PreflightProblem } from '../activities/types.js';
+export type { PreflightProblem } from '../activities/contract.js';
 
 /** Workflow type names, as registered by the worker. */
 export const ROLLOUT_WORKFLOW_TYPE = 'rollout';
@@ -185,9 +178,10 @@ export interface RolloutPlan {
   readonly canarySize: number;
   /** The intervals the rollout keeps (see resolveTiming); absent in the plans of rollouts started before it was. */
   readonly timing?: RolloutTiming;
-  readonly testAutoscaling: AutoscalingBounds;
+  /** The testing MIGs' bounds while the rollout tests the version on them (the fleet file's testAutoscaling). */
+  readonly autoscalingWhileTesting: AutoscalingBounds;
   /** The testing environment's normal bounds: restored after the test when the earlier bounds are unknown. */
-  readonly testingAutoscaling: AutoscalingBounds;
+  readonly testingAutoscalingAtRest: AutoscalingBounds;
   /** Stages that will run, in order. */
   readonly stages: readonly RolloutStage[];
   /** Every targeted MIG in execution order. */
@@ -196,9 +190,11 @@ export interface RolloutPlan {
   readonly problems: readonly PreflightProblem[];
   /** Non-blocking remarks (e.g. a direct type whose first region is not selected). */
   readonly notes: readonly string[];
+  /** Activities the worker that planned runs at once; absent when it did not say, as before workers did. */
+  readonly workerActivitySlots?: number;
 }
 
-export interface MigState extends PlannedMig {
+export interface MigProgress extends PlannedMig {
   phase: MigPhase;
   /** Instances and runners on the old and new template, from the latest observation. */
   instancesOld: number;
@@ -283,7 +279,7 @@ export interface RolloutState {
   readonly startedAt: string;
   stage: RolloutStage;
   plan?: RolloutPlan;
-  migs: MigState[];
+  migs: MigProgress[];
   /** Totals over {@link migs}. */
   counts: { instancesOld: number; instancesNew: number; runnersOld: number; runnersNew: number };
   gate?: PendingGate | undefined;
@@ -319,7 +315,7 @@ export interface RolloutResult {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly stageTimings: readonly StageTiming[];
-  readonly migs: readonly MigState[];
+  readonly migs: readonly MigProgress[];
   readonly approvals: readonly Approval[];
   readonly counts: {
     readonly migs: number;
@@ -334,6 +330,8 @@ export interface RolloutResult {
   };
   readonly evidence: readonly string[];
   readonly escalations: readonly Escalation[];
+  /** What stopped a rollout that rolled back or was aborted (absent in results recorded before it was kept). */
+  readonly stop?: StopRequest;
 }
 
 /**
@@ -361,42 +359,5 @@ export interface UnfinishedRound {
   readonly kind: 'health' | 'convergence' | 'drain';
   readonly migs: readonly string[];
 }
-
-export interface ApproveRequest {
-  readonly stage: ApprovalStage;
-  readonly identity: string;
-  readonly reason?: string;
-}
-
-export interface ControlRequest {
-  readonly identity: string;
-  readonly reason?: string;
-}
-
-export interface AbortRequest {
-  readonly identity: string;
-  readonly reason: string;
-}
-
-/** What an accepted update answers. */
-export interface ControlAck {
-  readonly stage: RolloutStage;
-  readonly paused: boolean;
-  readonly message: string;
-}
-
-export const approveUpdate = defineUpdate<ControlAck, [ApproveRequest]>('approve');
-export const pauseUpdate = defineUpdate<ControlAck, [ControlRequest]>('pause');
-export const resumeUpdate = defineUpdate<ControlAck, [ControlRequest]>('resume');
-export const abortUpdate = defineUpdate<ControlAck, [AbortRequest]>('abort');
-export const rollbackUpdate = defineUpdate<ControlAck, [ControlRequest]>('rollback');
-export const recordEscalationUpdate = defineUpdate<ControlAck, [EscalationRequest]>('recordEscalation');
-
-export const approveSignal = defineSignal<[ApproveRequest]>('approve-signal');
-export const pauseSignal = defineSignal<[ControlRequest]>('pause-signal');
-export const resumeSignal = defineSignal<[ControlRequest]>('resume-signal');
-export const abortSignal = defineSignal<[AbortRequest]>('abort-signal');
-export const rollbackSignal = defineSignal<[ControlRequest]>('rollback-signal');
-export const recordEscalationSignal = defineSignal<[EscalationRequest]>('recordEscalation-signal');
 
 export const statusQuery = defineQuery<RolloutState>('status');

@@ -3,23 +3,13 @@
  * changes. The workflow wires these to updates (validator + handler) and signals (validate, then apply or
  * ignore), so both paths behave the same.
  */
-import {
-  TERMINAL_STAGES,
-  type AbortRequest,
-  type ApproveRequest,
-  type ControlRequest,
-  type EscalationRequest,
-  type RolloutState,
-  type TimelineEvent,
-} from './rollout-contract.js';
+import { TERMINAL_STAGES, type EscalationRequest, type RolloutState, type TimelineEvent } from './rollout-contract.js';
+import type { ControlKind, ControlRequest, ControlRequests } from './rollout-controls-contract.js';
 
-export type Control =
-  | { readonly kind: 'approve'; readonly request: ApproveRequest }
-  | { readonly kind: 'pause'; readonly request: ControlRequest }
-  | { readonly kind: 'resume'; readonly request: ControlRequest }
-  | { readonly kind: 'abort'; readonly request: AbortRequest }
-  | { readonly kind: 'rollback'; readonly request: ControlRequest }
-  | { readonly kind: 'escalation'; readonly request: EscalationRequest };
+/** An operator control of one kind (any kind when `K` is left out) with the request it carries. */
+export type Control<K extends ControlKind = ControlKind> = {
+  readonly [Kind in K]: { readonly kind: Kind; readonly request: ControlRequests[Kind] };
+}[K];
 
 const TIMELINE_LIMIT = 200;
 const ESCALATION_LIMIT = 100;

@@ -1,4 +1,4 @@
-import type { MigState, RolloutState } from './rollout-contract.js';
+import type { MigProgress, RolloutState } from './rollout-contract.js';
 
 const MAX_MIG_ROWS = 40;
 const RECENT_EVENTS = 5;
@@ -31,7 +31,7 @@ export function renderDetails(state: RolloutState): string {
   return lines.join('\n');
 }
 
-function migRow(mig: MigState): string {
+function migRow(mig: MigProgress): string {
   const note = mig.problem ?? (mig.health !== undefined && !mig.health.healthy ? mig.health.problems.join('; ') : '');
   return `| ${mig.name} | ${mig.role} | ${mig.phase} | ${mig.instancesOld} | ${mig.instancesNew} | ${note.replaceAll('|', '/')} |`;
 }

@@ -1,10 +1,10 @@
 /** What stands between stages: approval gates, verifying runners on the new template, and health checks. */
 import { condition, log } from '@temporalio/workflow';
-import type { CanaryHealth } from '../activities/types.js';
+import type { CanaryHealth } from '../activities/contract.js';
 import { FailureType } from './activity-failure-types.js';
 import { durationMs } from './durations.js';
 import { continueAsNewIfDue, continueAsNewNow, fanOut, shouldContinueAsNew } from './rollout-continuation.js';
-import { type ApprovalStage, MAX_OBSERVED_CANARY_VMS, type MigState } from './rollout-contract.js';
+import { type ApprovalStage, MAX_OBSERVED_CANARY_VMS, type MigProgress } from './rollout-contract.js';
 import { addTimeline, applyControl } from './rollout-controls.js';
 import { command } from './rollout-mig-commands.js';
 import { type RolloutRun, failureMessage, now, reads } from './rollout-run.js';
@@ -67,14 +67,14 @@ export async function gate(run: RolloutRun, stage: ApprovalStage, waitsFor: stri
  * Waits for runners on the new template of every MIG; a MIG whose runners do not come up in time fails the
  * health gate (with the activity's and the health check's evidence), which stops the rollout.
  */
-export async function verify(run: RolloutRun, migs: MigState[]): Promise<boolean> {
+export async function verifyRunnersUp(run: RolloutRun, migs: MigProgress[]): Promise<boolean> {
   const plan = run.plan();
   const failed: string[] = [];
   const unverified = await fanOut(run, migs, async (mig) => {
     if (mig.verifiedAt !== undefined) return;
     const count =
       mig.role === 'testing'
-        ? Math.max(1, plan.testAutoscaling.min)
+        ? Math.max(1, plan.autoscalingWhileTesting.min)
         : Math.min(mig.role === 'canary' ? plan.canarySize : 1, mig.targetSize);
     if (count === 0) {
       mig.verifiedAt = now();
@@ -150,7 +150,7 @@ export async function checkHealth(run: RolloutRun): Promise<void> {
  * after each job, so what earlier checks saw goes back in as `previous`: without it the jobs of VMs already gone
  * would count as the base's, and a boot loop would show only while a VM happens to be recreated.
  */
-async function canaryHealth(run: RolloutRun, mig: MigState): Promise<CanaryHealth> {
+async function canaryHealth(run: RolloutRun, mig: MigProgress): Promise<CanaryHealth> {
   const previous = run.observations.get(mig.name);
   const health = await reads.canaryHealth({
     mig: { region: mig.region, name: mig.name },

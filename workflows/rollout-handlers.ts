@@ -1,23 +1,13 @@
 /** The rollout's query, its operator controls as updates and signals, and the MIG workers' reports. */
 import { ApplicationFailure, currentUpdateInfo, log, setHandler } from '@temporalio/workflow';
-import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import { migReportSignal } from './mig-worker-contract.js';
+import { statusQuery } from './rollout-contract.js';
 import {
+  ROLLOUT_CONTROLS,
   type ControlAck,
-  abortSignal,
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  pauseSignal,
-  pauseUpdate,
-  recordEscalationSignal,
-  recordEscalationUpdate,
-  resumeSignal,
-  resumeUpdate,
-  rollbackSignal,
-  rollbackUpdate,
-  statusQuery,
-} from './rollout-contract.js';
+  type ControlKind,
+  type ControlRequests,
+} from './rollout-controls-contract.js';
 import { type Control, addTimeline, applyControl, controlProblem } from './rollout-controls.js';
 import { type RolloutRun, now } from './rollout-run.js';
 
@@ -27,48 +17,7 @@ export function installHandlers(run: RolloutRun): void {
   setHandler(statusQuery, () => run.state, {
     description: 'Full rollout state: stage, per-MIG progress, pending gate, approvals, timeline.',
   });
-  registerControl(
-    run,
-    approveUpdate,
-    approveSignal,
-    (request) => ({ kind: 'approve', request }),
-    'Approve the pending gate: {"stage":"test"|"promote","identity":"you","reason":"why"}.',
-  );
-  registerControl(
-    run,
-    pauseUpdate,
-    pauseSignal,
-    (request) => ({ kind: 'pause', request }),
-    'Pause: no new change starts until resumed; health checks continue. {"identity","reason"}.',
-  );
-  registerControl(
-    run,
-    resumeUpdate,
-    resumeSignal,
-    (request) => ({ kind: 'resume', request }),
-    'Resume a paused rollout (also retries a failed step). {"identity","reason"}.',
-  );
-  registerControl(
-    run,
-    abortUpdate,
-    abortSignal,
-    (request) => ({ kind: 'abort', request }),
-    'Abort: roll back whatever is in canary and stop. {"identity","reason"} (reason required).',
-  );
-  registerControl(
-    run,
-    rollbackUpdate,
-    rollbackSignal,
-    (request) => ({ kind: 'rollback', request }),
-    'Roll back every canary (before promotion) and end as rolled-back. {"identity","reason"}.',
-  );
-  registerControl(
-    run,
-    recordEscalationUpdate,
-    recordEscalationSignal,
-    (request) => ({ kind: 'escalation', request }),
-    'Record an escalation: {"source","severity":"info"|"warning"|"critical","message"}.',
-  );
+  for (const kind of Object.keys(ROLLOUT_CONTROLS) as ControlKind[]) registerControl(run, kind);
   setHandler(
     migReportSignal,
     (report) => {
@@ -78,14 +27,22 @@ export function installHandlers(run: RolloutRun): void {
   );
 }
 
+const CONTROL_DESCRIPTIONS: { readonly [K in ControlKind]: string } = {
+  approve: 'Approve the pending gate: {"stage":"test"|"promote","identity":"you","reason":"why"}.',
+  pause: 'Pause: no new change starts until resumed; health checks continue. {"identity","reason"}.',
+  resume: 'Resume a paused rollout (also retries a failed step). {"identity","reason"}.',
+  abort: 'Abort: roll back whatever is in canary and stop. {"identity","reason"} (reason required).',
+  rollback: 'Roll back every canary (before promotion) and end as rolled-back. {"identity","reason"}.',
+  escalation: 'Record an escalation: {"source","severity":"info"|"warning"|"critical","message"}.',
+};
+
 /** The update validates and answers; the signal of the same control applies it or logs why it was ignored. */
-function registerControl<Request>(
-  run: RolloutRun,
-  update: UpdateDefinition<ControlAck, [Request]>,
-  signal: SignalDefinition<[Request]>,
-  toControl: (request: Request) => Control,
-  description: string,
-): void {
+function registerControl<K extends ControlKind>(run: RolloutRun, kind: K): void {
+  type Request = ControlRequests[K];
+  const { update, signal } = ROLLOUT_CONTROLS[kind];
+  const description = CONTROL_DESCRIPTIONS[kind];
+  // A control of kind K is one of the union, but TypeScript does not follow a generic K into it.
+  const toControl = (request: Request): Control => ({ kind, request }) satisfies Control<K> as Control;
   const alreadyApplied = (): boolean => {
     const updateId = currentUpdateInfo()?.id;
     return updateId !== undefined && run.processedUpdateIds.includes(updateId);

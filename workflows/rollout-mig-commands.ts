@@ -1,8 +1,8 @@
 /** Commands to the per-MIG workers: steps sent by signal, their reports awaited, failures pausing the rollout. */
 import { condition, getExternalWorkflowHandle, log } from '@temporalio/workflow';
 import { type MigReport, type MigStep, migCommandSignal } from './mig-worker-contract.js';
-import { continueAsNewNow, fanOut, historyFull } from './rollout-continuation.js';
-import { type MigState, type UnfinishedRound, migWorkflowId } from './rollout-contract.js';
+import { continueAsNewNow, fanOut, fanOutMustStop } from './rollout-continuation.js';
+import { type MigProgress, type UnfinishedRound, migWorkflowId } from './rollout-contract.js';
 import { addTimeline } from './rollout-controls.js';
 import { type RolloutRun, failureMessage, now } from './rollout-run.js';
 import { recordStep } from './rollout-state.js';
@@ -12,23 +12,23 @@ import { recordStep } from './rollout-state.js';
  * the failure as reason; resuming retries the failed MIGs. Returns false when the rollout stopped instead
  * (unless `evenWhenStopping`, used by the rollback itself).
  */
-export async function operate(
+export async function commandEachMig(
   run: RolloutRun,
-  migs: MigState[],
+  migs: MigProgress[],
   label: string,
-  steps: (mig: MigState) => MigStep[],
-  done?: (mig: MigState) => void,
+  steps: (mig: MigProgress) => MigStep[],
+  done?: (mig: MigProgress) => void,
   options: { evenWhenStopping?: boolean; round?: UnfinishedRound['kind'] } = {},
 ): Promise<boolean> {
   const interrupted = (): boolean => options.evenWhenStopping !== true && run.stopping;
   let todo = migs;
   while (todo.length > 0) {
-    const failed: MigState[] = [];
+    const failed: MigProgress[] = [];
     const deferred = await fanOut(run, todo, async (mig) => {
       // A long pause must not grow the history either (MIG workers report in while it lasts).
-      await condition(() => run.state.pause === undefined || interrupted() || historyFull(run));
+      await condition(() => run.state.pause === undefined || interrupted() || fanOutMustStop(run));
       if (interrupted()) return;
-      if (historyFull(run)) return false;
+      if (fanOutMustStop(run)) return false;
       const planned = steps(mig);
       const report = await command(run, mig, planned);
       report.results.forEach((result, index) => {
@@ -67,7 +67,7 @@ export async function operate(
 
 export async function command(
   run: RolloutRun,
-  mig: MigState,
+  mig: MigProgress,
   steps: MigStep[],
 ): Promise<MigReport & { kind: 'result' }> {
   const id = `${run.state.continuedAsNew}-${++run.commandSeq}`;

@@ -2,7 +2,7 @@
  * Plan and preflight as pure functions: from the input, the fleet definition and what the MIGs look like now,
  * decide every MIG's role, template and patch, and collect every problem at once.
  */
-import type { MigSnapshot, PreflightProblem } from '../activities/types.js';
+import type { MigSnapshot, PreflightProblem } from '../activities/contract.js';
 import { selectorProblem } from '../runner-config/selectors.js';
 import { BASE_VERSION_NAME, parseVersion, templateName, versionProblem } from '../runner-config/naming.js';
 import { ENVIRONMENTS, type Environment, type FleetDefinition } from '../runner-config/types.js';
@@ -15,8 +15,10 @@ import {
   type RolloutInput,
   type RolloutPlan,
   type RolloutStage,
+  type RolloutState,
   type RolloutTiming,
 } from './rollout-contract.js';
+import type { AutoscalingBounds } from '../runner-config/types.js';
 
 export interface Selection {
   readonly environments: readonly Environment[];
@@ -90,6 +92,8 @@ export interface PlanFacts {
   readonly missingTemplates: readonly string[];
   /** Problems found before this point (input, failed reads). */
   readonly earlierProblems: readonly PreflightProblem[];
+  /** Activities the planning worker runs at once, when it says. */
+  readonly activitySlots?: number;
 }
 
 /** Template names the plan needs, to ask which are missing before {@link buildPlan}. */
@@ -202,7 +206,7 @@ export function buildPlan(facts: PlanFacts): RolloutPlan {
         (input.plannedSoakReason === undefined ? '' : `: ${input.plannedSoakReason}`),
     );
   }
-  return {
+  const plan: RolloutPlan = {
     project: fleet.project,
     version: input.version,
     environments: selection.environments,
@@ -211,13 +215,30 @@ export function buildPlan(facts: PlanFacts): RolloutPlan {
     ...(input.plannedSoakReason === undefined ? {} : { plannedSoakReason: input.plannedSoakReason }),
     canarySize: fleet.rollout.canarySize,
     timing: resolveTiming(input, fleet),
-    testAutoscaling: fleet.environments.testing.testAutoscaling,
-    testingAutoscaling: fleet.environments.testing.autoscaling,
+    autoscalingWhileTesting: fleet.environments.testing.testAutoscaling,
+    testingAutoscalingAtRest: fleet.environments.testing.autoscaling,
     stages: plannedStages(selection.environments),
     migs,
     problems,
     notes,
+    ...(facts.activitySlots === undefined ? {} : { workerActivitySlots: facts.activitySlots }),
   };
+  const lanes = lanesPastSlots(plan);
+  if (lanes !== undefined) notes.push(lanes);
+  return plan;
+}
+
+/**
+ * A pass opens at most one lane per MIG, and each lane holds an activity slot while it runs. Lanes past the
+ * slots wait in the task queue rather than fail, and other workers on the queue add their slots, so this is a
+ * remark, not a problem: the operator learns how many lanes the planning worker alone runs at once.
+ */
+export function lanesPastSlots(plan: Pick<RolloutPlan, 'timing' | 'migs' | 'workerActivitySlots'>): string | undefined {
+  const slots = plan.workerActivitySlots;
+  if (slots === undefined || plan.timing === undefined) return undefined;
+  const lanes = Math.min(plan.timing.maxConcurrency, plan.migs.length);
+  if (lanes <= slots) return undefined;
+  return `${lanes} MIGs at a time asked for, but the worker that planned runs ${slots} activities at once (ROLLOUT_ACTIVITY_SLOTS): lanes past the slots of the task queue's workers together wait for one`;
 }
 
 export function plannedStages(environments: readonly Environment[]): RolloutStage[] {
@@ -291,4 +312,21 @@ function describePatch(role: MigRole, fromTemplate: string, toTemplate: string, 
     case 'direct-rest':
       return `${base} -> [base=${toTemplate}] at promote`;
   }
+}
+
+/** How the plans of runs from before the bounds were renamed name them; a run continued from one carries it. */
+interface PlanNamedBeforeRename {
+  readonly testAutoscaling?: AutoscalingBounds;
+  readonly testingAutoscaling?: AutoscalingBounds;
+}
+
+/** The state a run continued as new carries, its plan under today's names whichever version wrote it. */
+export function adoptCarriedState(state: RolloutState): RolloutState {
+  const plan = state.plan as (RolloutPlan & PlanNamedBeforeRename) | undefined;
+  if (plan === undefined || plan.testAutoscaling === undefined || plan.testingAutoscaling === undefined) return state;
+  const { testAutoscaling, testingAutoscaling, ...rest } = plan;
+  return {
+    ...state,
+    plan: { ...rest, autoscalingWhileTesting: testAutoscaling, testingAutoscalingAtRest: testingAutoscaling },
+  };
 }

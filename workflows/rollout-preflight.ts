@@ -7,13 +7,14 @@ import {
   ParentClosePolicy,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { MigSnapshot, PreflightProblem, RolloutActivities } from '../activities/types.js';
+import type { MigSnapshot, PreflightProblem, RolloutActivities } from '../activities/contract.js';
 import type { Environment } from '../runner-config/types.js';
 import { waitOptions } from './activity-options.js';
 import { forEachBounded } from './concurrency.js';
@@ -40,9 +41,13 @@ import { plannedMigs } from './rollout-state.js';
 const STABILITY_WAIT_MS = durationMs(MIG_SETTLE_WAIT, 'stability wait');
 const stabilityWaits = proxyActivities<RolloutActivities>(waitOptions(STABILITY_WAIT_MS));
 
+/** Plans made before workers reported their slots asked for none; their histories replay without the read. */
+const WORKER_SLOTS_PATCH = 'plan-reads-worker-slots';
+
 export async function makePlan(input: RolloutInput): Promise<RolloutPlan> {
   const problems = inputProblems(input);
   const fleet = await reads.loadFleet();
+  const activitySlots = patched(WORKER_SLOTS_PATCH) ? await reads.workerActivitySlots() : null;
   const selected: Partial<Record<Environment, MigSnapshot[]>> = {};
   let missingTemplates: string[] = [];
   if (problems.length === 0) {
@@ -69,7 +74,14 @@ export async function makePlan(input: RolloutInput): Promise<RolloutPlan> {
       }
     }
   }
-  return buildPlan({ input, fleet, selected, missingTemplates, earlierProblems: problems });
+  return buildPlan({
+    input,
+    fleet,
+    selected,
+    missingTemplates,
+    earlierProblems: problems,
+    ...(activitySlots === null ? {} : { activitySlots }),
+  });
 }
 
 export async function preflight(run: RolloutRun): Promise<void> {

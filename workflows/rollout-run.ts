@@ -12,14 +12,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CanaryObservations, RolloutActivities } from '../activities/types.js';
+import type { CanaryObservations, RolloutActivities } from '../activities/contract.js';
 import type { AutoscalingBounds } from '../runner-config/types.js';
 import { readOptions } from './activity-options.js';
 import type { MigReport } from './mig-worker-contract.js';
 import {
   RolloutStageSearchAttribute,
   RolloutVersionSearchAttribute,
-  type MigState,
+  type MigProgress,
   type RolloutInput,
   type RolloutPlan,
   type RolloutStage,
@@ -28,7 +28,7 @@ import {
   type UnfinishedRound,
 } from './rollout-contract.js';
 import { renderDetails } from './rollout-details.js';
-import { resolveTiming } from './rollout-plan.js';
+import { adoptCarriedState, resolveTiming } from './rollout-plan.js';
 import { countInstances, enterStage, initialRolloutState } from './rollout-state.js';
 
 export const reads = proxyActivities<RolloutActivities>(readOptions);
@@ -64,13 +64,14 @@ export class RolloutRun {
     this.unfinishedRound = carried?.unfinishedRound;
     this.boundedFanOut = patched(BOUNDED_FAN_OUT_PATCH);
     this.state =
-      carried?.state ??
-      initialRolloutState({
-        workflowId: info.workflowId,
-        version: input.version,
-        requestedBy: input.requestedBy,
-        at: now(),
-      });
+      carried === undefined
+        ? initialRolloutState({
+            workflowId: info.workflowId,
+            version: input.version,
+            requestedBy: input.requestedBy,
+            at: now(),
+          })
+        : adoptCarriedState(carried.state);
   }
 
   /** The plan's intervals, which include the worker's defaults; plans of older runs have none. */
@@ -99,12 +100,12 @@ export class RolloutRun {
     return this.state.plan;
   }
 
-  migs(role: MigState['role']): MigState[] {
+  migs(role: MigProgress['role']): MigProgress[] {
     return this.state.migs.filter((mig) => mig.role === role);
   }
 
   /** MIGs carrying the new version ahead of promotion: canaries and direct-update first regions. */
-  canaried(): MigState[] {
+  canaried(): MigProgress[] {
     return this.state.migs.filter(
       (mig) =>
         (mig.role === 'canary' && mig.phase === 'canary') || (mig.role === 'direct-first' && mig.phase === 'updated'),
@@ -112,7 +113,7 @@ export class RolloutRun {
   }
 
   /** The MIGs of a round of `kind`: those an earlier run had not reached, if it stopped part-way through one. */
-  takeRound(kind: UnfinishedRound['kind'], migs: MigState[]): MigState[] {
+  takeRound(kind: UnfinishedRound['kind'], migs: MigProgress[]): MigProgress[] {
     const unfinished = this.unfinishedRound;
     if (unfinished?.kind !== kind) return migs;
     this.unfinishedRound = undefined;
@@ -122,7 +123,7 @@ export class RolloutRun {
 
   /** Where a testing MIG goes back to when its earlier bounds were never read: the environment's normal bounds. */
   fleetAutoscaling(): AutoscalingBounds {
-    return this.plan().testingAutoscaling;
+    return this.plan().testingAutoscalingAtRest;
   }
 }
 

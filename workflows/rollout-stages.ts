@@ -5,8 +5,8 @@ import type { MigStep } from './mig-worker-contract.js';
 import { continueAsNewIfDue, continueAsNewNow, fanOut, shouldContinueAsNew } from './rollout-continuation.js';
 import type { RolloutResult, RolloutState } from './rollout-contract.js';
 import { addTimeline } from './rollout-controls.js';
-import { checkHealth, gate, verify } from './rollout-gates.js';
-import { operate } from './rollout-mig-commands.js';
+import { checkHealth, gate, verifyRunnersUp } from './rollout-gates.js';
+import { commandEachMig } from './rollout-mig-commands.js';
 import { releaseMigWorkers } from './rollout-preflight.js';
 import { type RolloutRun, failureMessage, now, reads } from './rollout-run.js';
 import { rolloutResult } from './rollout-state.js';
@@ -17,10 +17,16 @@ import { rolloutResult } from './rollout-state.js';
  */
 const SOAK_LAST_ROUND_PATCH = 'soak-last-round';
 
+/**
+ * Runs that began canarying after this change ask the MIG workers for a surge (mig-worker-contract.ts) where the
+ * autoscaler allows it; earlier histories replay with the canary command they sent.
+ */
+const CANARY_SURGE_PATCH = 'canary-surge';
+
 export async function testStage(run: RolloutRun): Promise<void> {
   const plan = run.plan();
   const testing = run.migs('testing');
-  const updated = await operate(
+  const updated = await commandEachMig(
     run,
     testing.filter((mig) => mig.phase === 'planned'),
     'test update',
@@ -28,12 +34,12 @@ export async function testStage(run: RolloutRun): Promise<void> {
       ...(mig.previousAutoscaling === undefined ? [{ kind: 'get-autoscaling' } as const] : []),
       // Update before raising the bounds: VMs the autoscaler creates in between would boot on the old template.
       { kind: 'direct-update', template: mig.toTemplate },
-      { kind: 'set-autoscaling', bounds: plan.testAutoscaling },
+      { kind: 'set-autoscaling', bounds: plan.autoscalingWhileTesting },
     ],
   );
   if (!updated) return;
   if (
-    !(await verify(
+    !(await verifyRunnersUp(
       run,
       testing.filter((mig) => mig.phase === 'updated'),
     ))
@@ -41,7 +47,7 @@ export async function testStage(run: RolloutRun): Promise<void> {
     return;
   await gate(run, 'test', 'test approval: runners on the new version are online in the testing group');
   if (run.stopping) return;
-  const restored = await operate(
+  const restored = await commandEachMig(
     run,
     testing.filter((mig) => mig.phase === 'updated'),
     'restore testing',
@@ -61,17 +67,24 @@ export async function testStage(run: RolloutRun): Promise<void> {
 
 export async function canaryStage(run: RolloutRun): Promise<void> {
   const plan = run.plan();
-  const canaried = await operate(
+  const canaried = await commandEachMig(
     run,
     [...run.migs('canary'), ...run.migs('direct-first')].filter((mig) => mig.phase === 'planned'),
     'canary',
     (mig) =>
       mig.role === 'canary'
-        ? [{ kind: 'canary', template: mig.toTemplate, canarySize: plan.canarySize }]
+        ? [
+            {
+              kind: 'canary',
+              template: mig.toTemplate,
+              canarySize: plan.canarySize,
+              ...(patched(CANARY_SURGE_PATCH) ? { surge: true } : {}),
+            },
+          ]
         : [{ kind: 'direct-update', template: mig.toTemplate }],
   );
   if (!canaried) return;
-  if (!(await verify(run, run.canaried()))) return;
+  if (!(await verifyRunnersUp(run, run.canaried()))) return;
   run.enterStage('soak');
 }
 
@@ -125,7 +138,7 @@ export async function promoteStage(run: RolloutRun): Promise<void> {
     auto ? 'autoPromote' : undefined,
   );
   if (run.stopping) return;
-  const promoted = await operate(
+  const promoted = await commandEachMig(
     run,
     [...run.migs('canary'), ...run.migs('direct-rest')].filter(
       (mig) => mig.phase === 'canary' || (mig.role === 'direct-rest' && mig.phase === 'planned'),
@@ -176,7 +189,7 @@ export async function convergeStage(run: RolloutRun): Promise<void> {
     run.refreshDetails();
     if (remaining.length === 0) break;
     if (run.state.pause === undefined) {
-      await operate(
+      await commandEachMig(
         run,
         run.takeRound('drain', remaining),
         'drain old idle runners',
@@ -214,7 +227,7 @@ export async function stopAndRollBack(run: RolloutRun): Promise<RolloutResult> {
   });
   // Taking the canary version away, or updating back, replaces no VM by itself: idle VMs still on the new
   // template are drained so the MIG recreates them on the old one; busy ones leave after their job.
-  await operate(
+  await commandEachMig(
     run,
     targets,
     'rollback',

@@ -6,7 +6,7 @@
 import type { MigStep, MigStepResult } from './mig-worker-contract.js';
 import {
   TERMINAL_STAGES,
-  type MigState,
+  type MigProgress,
   type RolloutPlan,
   type RolloutResult,
   type RolloutStage,
@@ -43,7 +43,7 @@ export function initialRolloutState(start: RolloutStart): RolloutState {
 }
 
 /** Each planned MIG as the rollout tracks it: one already on its target template has nothing to do. */
-export function plannedMigs(plan: RolloutPlan): MigState[] {
+export function plannedMigs(plan: RolloutPlan): MigProgress[] {
   return plan.migs.map((planned) => ({
     ...planned,
     phase: planned.fromTemplate === planned.toTemplate ? 'current' : 'planned',
@@ -63,7 +63,7 @@ export function enterStage(state: RolloutState, stage: RolloutStage, at: string)
 }
 
 /** What a step a MIG worker ran changes in that MIG's record. */
-export function recordStep(mig: MigState, step: MigStep, result: MigStepResult, at: string): void {
+export function recordStep(mig: MigProgress, step: MigStep, result: MigStepResult, at: string): void {
   switch (step.kind) {
     case 'get-autoscaling':
       if (result.kind === 'autoscaling') mig.previousAutoscaling ??= result.bounds;
@@ -94,7 +94,7 @@ export function recordStep(mig: MigState, step: MigStep, result: MigStepResult, 
 }
 
 /** The fleet-wide instance and runner counts, summed over the MIGs. */
-export function countInstances(migs: readonly MigState[]): RolloutState['counts'] {
+export function countInstances(migs: readonly MigProgress[]): RolloutState['counts'] {
   const counts = { instancesOld: 0, instancesNew: 0, runnersOld: 0, runnersNew: 0 };
   for (const mig of migs) {
     counts.instancesOld += mig.instancesOld;
@@ -126,7 +126,7 @@ export function rolloutResult(
   finishedAt: string,
 ): RolloutResult {
   const migs = state.migs;
-  const count = (predicate: (mig: MigState) => boolean): number => migs.filter(predicate).length;
+  const count = (predicate: (mig: MigProgress) => boolean): number => migs.filter(predicate).length;
   return {
     workflowId: state.workflowId,
     version: state.version,
@@ -151,6 +151,7 @@ export function rolloutResult(
     },
     evidence: state.evidence,
     escalations: state.escalations,
+    ...(state.stop === undefined ? {} : { stop: state.stop }),
   };
 }
 

@@ -19,7 +19,7 @@ export async function planRollout(input: RolloutInput): Promise<RolloutPlan> {
 
 /**
  * A rollout of one version across the fleet: plan and preflight, test group, prod canary, soak with health gates,
- * promote, converge. Steered by the updates/signals of rollout-contract.ts; see there for the message scheme.
+ * promote, converge. Steered by the updates/signals of rollout-controls-contract.ts; see there for the message scheme.
  */
 export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const run = new RolloutRun(input);

@@ -35,6 +35,8 @@ export const RUNNER_VERSION_CHECK_DEFAULTS = {
   minimumSoak: '6 hours',
   /** Soak for a release marked as a security release: GitHub may refuse older runners at once. */
   securitySoak: '1 hour',
+  /** Waiting for older rollouts to end: well inside the schedule's one-hour timeout of a check. */
+  olderRolloutWait: '20 minutes',
 } as const;
 
 /** Input of `runnerVersionCheck`. Every field is optional; time comes only from the workflow clock. */
@@ -55,6 +57,13 @@ export interface RunnerVersionCheckInput {
   readonly autoPromote?: boolean;
   /** Who the started rollout is attributed to (default `runner-version-check`). */
   readonly requestedBy?: string;
+  /** How long to wait for the older rollouts a newer release supersedes (or lets finish) to end (default 20 minutes). */
+  readonly olderRolloutWait?: string;
+  /**
+   * The runner version whose rollout rolled back or was aborted, to start afresh (after fixing what stopped it)
+   * under the same workflow id. Only for one check run: the schedule never passes it.
+   */
+  readonly retryRollout?: string;
 }
 
 /** What the fleet runs now, from the fleet definition and from what registered runners report. */
@@ -89,8 +98,11 @@ export interface SoakPlan {
 }
 
 export interface RunnerEscalation {
-  /** `slack`: fewer days left than a threshold; `security`: a security release, escalated at once. */
-  readonly trigger: 'slack' | 'security';
+  /**
+   * `slack`: fewer days left than a threshold; `security`: a security release; `unverified`: the release cannot
+   * be verified; `rollout-stopped`: its rollout rolled back or was aborted. All but `slack` escalate at once.
+   */
+  readonly trigger: 'slack' | 'security' | 'unverified' | 'rollout-stopped';
   /** The tightest threshold crossed (slack escalations only). */
   readonly thresholdDays?: number;
   /** `critical` below the tightest threshold, past the deadline, or for a security release; else `warning`. */
@@ -104,11 +116,51 @@ export interface RunnerEscalation {
   readonly rolloutId?: string;
 }
 
+/** A rollout of an older release that was still running when a newer release became the target. */
+export interface OlderRollout {
+  readonly rolloutId: string;
+  readonly runnerVersion: string;
+  /** Its stage when the check found it. */
+  readonly stage: string;
+  /** `superseded`: nothing promoted yet, so the check aborted it; `finishing`: promotion had started. */
+  readonly disposition: 'superseded' | 'finishing';
+}
+
+/** What stopped the latest run of a rollout that ended without promoting. */
+export interface StoppedRollout {
+  readonly outcome: 'rolled-back' | 'aborted';
+  readonly finishedAt: string;
+  /** `health-gate`: the soak's health checks; `rollback`/`abort`: a person's (or the check's) control. */
+  readonly gate: 'health-gate' | 'rollback' | 'abort' | 'unknown';
+  /** Who stopped it (`health-gate` for the gate), when the rollout recorded it. */
+  readonly by?: string;
+  /** The stage it was in when stopped. */
+  readonly stoppedIn?: string;
+  readonly reason: string;
+}
+
 export type RunnerVersionCheckAction =
   | { readonly kind: 'none'; readonly reason: string }
-  | { readonly kind: 'rollout-started'; readonly rolloutId: string }
+  | {
+      readonly kind: 'rollout-started';
+      readonly rolloutId: string;
+      /** Older rollouts this one replaced (aborted, then waited for). */
+      readonly superseded?: readonly OlderRollout[];
+      /** Set when this is a fresh run of a rollout whose last run stopped (`retryRollout`). */
+      readonly retried?: StoppedRollout;
+    }
   /** A rollout of this release was started by an earlier check (running or finished): never a second one. */
-  | { readonly kind: 'rollout-already-started'; readonly rolloutId: string };
+  | { readonly kind: 'rollout-already-started'; readonly rolloutId: string }
+  /** The rollout of this release rolled back or was aborted: nothing more starts until a person retries it. */
+  | { readonly kind: 'rollout-stopped'; readonly rolloutId: string; readonly stopped: StoppedRollout }
+  /** Older rollouts are still ending (aborted, or promoting and converging); the next check starts this one. */
+  | {
+      readonly kind: 'waiting-for-older-rollouts';
+      readonly rolloutId: string;
+      readonly olderRollouts: readonly OlderRollout[];
+    }
+  /** The release's digests are missing or do not match its archives: nothing was created or started. */
+  | { readonly kind: 'release-unverified'; readonly runnerVersion: string; readonly problems: readonly string[] };
 
 export interface RunnerVersionCheckResult {
   readonly checkedAt: string;
@@ -146,10 +198,13 @@ export interface RunnerVersionCheckMemo {
   readonly escalation?: string;
 }
 
+/** How often a check looks whether the older rollouts it waits for have ended. */
+export const OLDER_ROLLOUT_POLL_INTERVAL = '1 minute';
+
 /** Failure types the check raises itself; activity failures keep their own types as the cause. */
 export const RunnerVersionCheckFailure = {
   INVALID_INPUT: 'RUNNER_CHECK_INVALID_INPUT',
-  /** The newest release lacks a published digest or download URL for a platform the templates need. */
+  /** The release's publication date cannot be read, so its deadline cannot be computed. */
   RELEASE_INCOMPLETE: 'RUNNER_CHECK_RELEASE_INCOMPLETE',
   /** Fetching, verifying or creating failed: nothing was started; the next scheduled run retries. */
   CHECK_FAILED: 'RUNNER_CHECK_FAILED',
@@ -159,7 +214,10 @@ export type RunnerVersionCheckFailure = (typeof RunnerVersionCheckFailure)[keyof
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
-/** Workflow id of the rollout the check starts for a runner release: one release, one rollout, ever. */
+/**
+ * Workflow id of the rollout the check starts for a runner release: one release, one rollout. A retry after a
+ * rollback is a new run under the same id.
+ */
 export function runnerRolloutWorkflowId(project: string, runnerVersion: string): string {
   return `rollout-${project}-runner-${runnerVersion}`;
 }

@@ -14,12 +14,14 @@ import {
   type RunnerEscalation,
   type RunnerVersionCheckInput,
   type SoakPlan,
+  type StoppedRollout,
 } from './runner-version-check-contract.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
 const COMMIT_PREFIX = /^[0-9a-f]{10,40}$/;
+const RUNNER_VERSION = /^\d+\.\d+\.\d+$/;
 
 /**
  * The commit the runner templates pin their config to: the fleet's `github.configRef` when it names a commit;
@@ -102,10 +104,12 @@ export interface ResolvedCheckSettings {
   readonly marginMs: number;
   readonly minimumSoakMs: number;
   readonly securitySoakMs: number;
+  readonly olderRolloutWaitMs: number;
   readonly defaultSoak?: string;
   readonly autoApprove: boolean;
   readonly autoPromote: boolean;
   readonly requestedBy: string;
+  readonly retryRollout?: string;
 }
 
 /** Validates the input and fills defaults; throws a RangeError naming every problem. */
@@ -133,16 +137,26 @@ export function resolveCheckSettings(input: RunnerVersionCheckInput): ResolvedCh
     SOAK_MINIMUM,
   );
   if (input.defaultSoak !== undefined) duration('defaultSoak', input.defaultSoak, SOAK_MINIMUM);
+  const olderRolloutWaitMs = duration(
+    'olderRolloutWait',
+    input.olderRolloutWait ?? RUNNER_VERSION_CHECK_DEFAULTS.olderRolloutWait,
+    SOAK_MINIMUM,
+  );
+  if (input.retryRollout !== undefined && !RUNNER_VERSION.test(input.retryRollout)) {
+    problems.push(`retryRollout must be a runner version such as 2.329.0, got "${input.retryRollout}"`);
+  }
   if (problems.length > 0) throw new RangeError(problems.join('; '));
   return {
     escalationThresholdsDays: [...thresholds].sort((a, b) => b - a),
     marginMs,
     minimumSoakMs,
     securitySoakMs,
+    olderRolloutWaitMs,
     ...(input.defaultSoak === undefined ? {} : { defaultSoak: input.defaultSoak }),
     autoApprove: input.autoApprove ?? false,
     autoPromote: input.autoPromote ?? false,
     requestedBy: input.requestedBy ?? 'runner-version-check',
+    ...(input.retryRollout === undefined ? {} : { retryRollout: input.retryRollout }),
   };
 }
 
@@ -249,4 +263,58 @@ export function escalationFor(input: EscalationInput): RunnerEscalation | undefi
     severity: threshold === tightest ? 'critical' : 'warning',
     message: `fleet not converged on runner ${input.runnerVersion}: GitHub stops sending jobs to older runners ${when} (${base.deadline}), below the ${threshold}-day threshold`,
   };
+}
+
+export interface ImmediateEscalationInput {
+  readonly nowMs: number;
+  readonly deadlineMs: number;
+  readonly runnerVersion: string;
+  /** The version the fleet stays on meanwhile: the one GitHub's clock runs for. */
+  readonly fleetVersion: string;
+}
+
+/** A release whose digests are missing or wrong is never rolled out: a person has to look, whatever the slack. */
+export function unverifiedEscalation(
+  input: ImmediateEscalationInput & { readonly problems: readonly string[] },
+): RunnerEscalation {
+  const base = immediateBase(input);
+  return {
+    ...base,
+    trigger: 'unverified',
+    message: `runner ${input.runnerVersion} cannot be verified: ${input.problems.join('; ')}; nothing was created or started. The fleet stays on ${input.fleetVersion}, which GitHub stops sending jobs to ${whenOf(base.slackDays)} (${base.deadline}); every check verifies the release again`,
+  };
+}
+
+/**
+ * A rollout that rolled back or was aborted is not started again by itself: it escalates with what stopped it, the
+ * deadline and what a person can do.
+ */
+export function stoppedRolloutEscalation(
+  input: ImmediateEscalationInput & { readonly rolloutId: string; readonly stopped: StoppedRollout },
+): RunnerEscalation {
+  const base = immediateBase(input);
+  const { stopped } = input;
+  const by = stopped.by === undefined || stopped.by === stopped.gate ? '' : ` by ${stopped.by}`;
+  const where = stopped.stoppedIn === undefined ? '' : ` in ${stopped.stoppedIn}`;
+  const what = stopped.outcome === 'aborted' ? 'was aborted' : 'rolled back';
+  return {
+    ...base,
+    trigger: 'rollout-stopped',
+    rolloutId: input.rolloutId,
+    message: `rollout ${input.rolloutId} of runner ${input.runnerVersion} ${what} at ${stopped.finishedAt} (${stopped.gate}${by}${where}): ${stopped.reason}. The fleet stays on ${input.fleetVersion}, which GitHub stops sending jobs to ${whenOf(base.slackDays)} (${base.deadline}). Fix what stopped it (the templates or the runner config), then start a fresh run: rollout check-runner-version --retry-rollout ${input.runnerVersion}`,
+  };
+}
+
+function immediateBase(input: ImmediateEscalationInput) {
+  return {
+    severity: 'critical',
+    runnerVersion: input.runnerVersion,
+    deadline: new Date(input.deadlineMs).toISOString(),
+    slackDays: slackDays(input.nowMs, input.deadlineMs),
+    recordedAt: new Date(input.nowMs).toISOString(),
+  } as const;
+}
+
+function whenOf(slack: number): string {
+  return slack < 0 ? `since ${-slack} days ago` : `in ${slack} days`;
 }

@@ -1,46 +1,23 @@
 /**
  * The scheduled runner-version check: finds the newest GitHub runner release the fleet is behind, verifies its
  * archives, creates the templates for it and starts (once per release) a rollout whose soak fits GitHub's 30-day
- * deadline, and escalates while the deadline approaches and the fleet has not converged.
+ * deadline, superseding the rollouts of older releases; escalates while the deadline approaches and the fleet has
+ * not converged, and at once for a release it cannot verify or a rollout that stopped.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  ParentClosePolicy,
-  WorkflowIdReusePolicy,
-  getExternalWorkflowHandle,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  startChild,
-  upsertMemo,
-  type ActivityOptions,
-} from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { RolloutActivities, RunnerReleaseInfo } from '../activities/types.js';
+import { ActivityFailure, ApplicationFailure, log, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { RolloutActivities, RunnerReleaseInfo } from '../activities/contract.js';
 import { compareRunnerVersions } from '../runner-config/runner-versions.js';
 import type { FleetDefinition } from '../runner-config/types.js';
-import { NON_RETRYABLE_FAILURE_TYPES } from './activity-failure-types.js';
+import { FailureType, NON_RETRYABLE_FAILURE_TYPES } from './activity-failure-types.js';
 import { readOptions } from './activity-options.js';
 import {
-  ROLLOUT_WORKFLOW_TYPE,
-  RolloutVersionSearchAttribute,
-  recordEscalationSignal,
-  type EscalationRequest,
-  type RolloutInput,
-} from './rollout-contract.js';
-import {
   RUNNER_PLATFORMS,
-  RUNNER_VERSION_CHECK_MEMO_KEY,
   RunnerVersionCheckFailure,
   runnerRolloutWorkflowId,
   type ReleaseSummary,
-  type RunnerEscalation,
   type RunnerVersionCheckAction,
   type RunnerVersionCheckInput,
-  type RunnerVersionCheckMemo,
   type RunnerVersionCheckResult,
-  type SoakPlan,
 } from './runner-version-check-contract.js';
 import {
   deadlineOf,
@@ -51,11 +28,16 @@ import {
   resolveCheckSettings,
   runnerTemplateVersion,
   slackDays,
+  stoppedRolloutEscalation,
   summariseFleetVersions,
+  unverifiedEscalation,
   type ResolvedCheckSettings,
 } from './runner-version-check-policy.js';
+import { finish, recordEscalation } from './runner-version-check-report.js';
+import { decideTarget, endOlderRollouts, startRollout, type RolloutTarget } from './runner-version-check-rollouts.js';
 
-const { loadFleet, listRunners, latestRunnerRelease } = proxyActivities<RolloutActivities>(readOptions);
+const { loadFleet, listRunners, latestRunnerRelease, describeRollouts } =
+  proxyActivities<RolloutActivities>(readOptions);
 
 /**
  * Streaming a runner archive (~200 MB) takes minutes; the activity heartbeats per chunk, so a stalled download
@@ -81,9 +63,10 @@ const templateOptions: ActivityOptions = {
 };
 const { createTemplates } = proxyActivities<RolloutActivities>(templateOptions);
 
-const ESCALATION_SOURCE = 'runner-version-check';
-
-/** One run of the check; fails (starting nothing) when the release cannot be fetched or verified. */
+/**
+ * One run of the check; fails (starting nothing) when the release cannot be fetched, or its archives cannot be
+ * downloaded. A release that cannot be verified, or whose rollout stopped, is escalated rather than failed.
+ */
 export async function runnerVersionCheck(input: RunnerVersionCheckInput = {}): Promise<RunnerVersionCheckResult> {
   const settings = settingsOrFail(input);
   const nowMs = Date.now();
@@ -115,16 +98,46 @@ export async function runnerVersionCheck(input: RunnerVersionCheckInput = {}): P
 
   // Newer than the oldest version in the fleet: behind, so the templates and the rollout are due.
   const deadlineMs = deadlineOrFail(release);
-  const newestRelease = await verifiedRelease(release);
+  const clock = { nowMs, deadlineMs, runnerVersion: release.version, fleetVersion: fleet.oldest };
+  const timing = {
+    checkedAt,
+    fleet,
+    deadline: new Date(deadlineMs).toISOString(),
+    slackDays: slackDays(nowMs, deadlineMs),
+  };
   const converged = isConverged(fleet, release.version);
+  const verified = await verifiedRelease(release);
+  if ('problems' in verified) {
+    const escalation = unverifiedEscalation({ ...clock, problems: verified.problems });
+    return finish({
+      ...timing,
+      newestRelease: null,
+      converged,
+      action: { kind: 'release-unverified', runnerVersion: release.version, problems: verified.problems },
+      escalations: [await recordEscalation(escalation, undefined)],
+    });
+  }
+  const newestRelease = verified;
   const configRef = orFail(RunnerVersionCheckFailure.CHECK_FAILED, () =>
     pinnedConfigRef(
       fleetDefinition.github.configRef,
       runners.map((runner) => runner.configRef),
     ),
   );
-  const rollout = await startRunnerRollout(fleetDefinition, configRef, newestRelease, { nowMs, deadlineMs }, settings);
-
+  const target = rolloutTarget(fleetDefinition, configRef, newestRelease, { nowMs, deadlineMs }, settings);
+  const action = await rolloutAction(fleetDefinition, release, target, settings);
+  const common = {
+    ...timing,
+    newestRelease,
+    converged,
+    templateVersion: target.templateVersion,
+    soakPlan: target.soakPlan,
+    action,
+  };
+  if (action.kind === 'rollout-stopped') {
+    const escalation = stoppedRolloutEscalation({ ...clock, rolloutId: action.rolloutId, stopped: action.stopped });
+    return finish({ ...common, escalations: [escalation] });
+  }
   const escalation = escalationFor({
     nowMs,
     deadlineMs,
@@ -133,43 +146,24 @@ export async function runnerVersionCheck(input: RunnerVersionCheckInput = {}): P
     runnerVersion: release.version,
     thresholdsDays: settings.escalationThresholdsDays,
   });
+  const escalatedTo =
+    action.kind === 'waiting-for-older-rollouts' ? action.olderRollouts[0]?.rolloutId : action.rolloutId;
   return finish({
-    checkedAt,
-    fleet,
-    newestRelease,
-    deadline: new Date(deadlineMs).toISOString(),
-    slackDays: slackDays(nowMs, deadlineMs),
-    converged,
-    templateVersion: rollout.templateVersion,
-    soakPlan: rollout.soakPlan,
-    action: rollout.action,
-    escalations: escalation === undefined ? [] : [await recordEscalation(escalation, rollout.action.rolloutId)],
+    ...common,
+    escalations: escalation === undefined ? [] : [await recordEscalation(escalation, escalatedTo)],
   });
 }
 
-interface RunnerRollout {
-  readonly templateVersion: string;
-  readonly soakPlan: SoakPlan;
-  readonly action: Exclude<RunnerVersionCheckAction, { kind: 'none' }>;
-}
-
-/** Templates for the new runner, then the rollout, under an id only this release can have. */
-async function startRunnerRollout(
+/** The template version, soak and rollout input for a verified release, under an id only this release has. */
+function rolloutTarget(
   fleet: FleetDefinition,
   configRef: string,
   release: ReleaseSummary,
   { nowMs, deadlineMs }: { nowMs: number; deadlineMs: number },
   settings: ResolvedCheckSettings,
-): Promise<RunnerRollout> {
+): RolloutTarget {
   const templateVersion = orFail(RunnerVersionCheckFailure.CHECK_FAILED, () =>
     runnerTemplateVersion(configRef, release.version),
-  );
-  await step(`creating the templates of ${templateVersion}`, () =>
-    createTemplates({
-      version: templateVersion,
-      runnerVersion: release.version,
-      archiveDigests: release.archiveDigests,
-    }),
   );
   const soakPlan = planSoak({
     nowMs,
@@ -178,39 +172,75 @@ async function startRunnerRollout(
     securityRelease: release.securityRelease,
     settings,
   });
-  const rolloutInput: RolloutInput = {
-    version: templateVersion,
-    soak: soakPlan.soak,
-    ...(soakPlan.kind === 'default' ? {} : { plannedSoakReason: soakPlan.reason }),
-    autoApprove: settings.autoApprove,
-    autoPromote: settings.autoPromote,
-    requestedBy: settings.requestedBy,
+  return {
+    rolloutId: runnerRolloutWorkflowId(fleet.project, release.version),
+    runnerVersion: release.version,
+    templateVersion,
+    archiveDigests: release.archiveDigests,
+    soakPlan,
+    rolloutInput: {
+      version: templateVersion,
+      soak: soakPlan.soak,
+      ...(soakPlan.kind === 'default' ? {} : { plannedSoakReason: soakPlan.reason }),
+      autoApprove: settings.autoApprove,
+      autoPromote: settings.autoPromote,
+      requestedBy: settings.requestedBy,
+    },
   };
-  const rolloutId = runnerRolloutWorkflowId(fleet.project, release.version);
-  try {
-    await startChild(ROLLOUT_WORKFLOW_TYPE, {
-      workflowId: rolloutId,
-      args: [rolloutInput],
-      // The rollout outlives this check by days; the check only launches it.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      // A finished rollout of this release is never repeated; one that failed may be started again.
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      // As `rollout start` does: `rollout list`/`start` find rollouts by version, and the rollout keeps its
-      // stage search attributes current only when started with this one.
-      typedSearchAttributes: [{ key: RolloutVersionSearchAttribute, value: templateVersion }],
-      staticSummary: `runner ${release.version} → template ${templateVersion} (soak ${soakPlan.soak}, ${soakPlan.kind})`,
-    });
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    log.info('rollout of this runner release already started', { rolloutId, runnerVersion: release.version });
-    return { templateVersion, soakPlan, action: { kind: 'rollout-already-started', rolloutId } };
-  }
-  log.info('started the rollout of a runner release', { rolloutId, templateVersion, soak: soakPlan.soak });
-  return { templateVersion, soakPlan, action: { kind: 'rollout-started', rolloutId } };
 }
 
-/** Checks the release names every platform the templates need, then verifies each archive by streaming it. */
-async function verifiedRelease(release: RunnerReleaseInfo): Promise<ReleaseSummary> {
+/**
+ * Reads the rollouts of this release and of the older ones newer than the fleet, then: reports a stopped rollout
+ * (until a person retries it), or creates the templates, ends the older rollouts and starts this one.
+ */
+async function rolloutAction(
+  fleet: FleetDefinition,
+  release: RunnerReleaseInfo,
+  target: RolloutTarget,
+  settings: ResolvedCheckSettings,
+): Promise<Exclude<RunnerVersionCheckAction, { kind: 'none' | 'release-unverified' }>> {
+  const versionById = new Map(
+    (release.newerVersions ?? [])
+      .filter((version) => compareRunnerVersions(version, release.version) < 0)
+      .map((version) => [runnerRolloutWorkflowId(fleet.project, version), version] as const),
+  );
+  const describe = (workflowIds: readonly string[]) =>
+    step('reading the rollouts of this and older runner releases', () => describeRollouts({ workflowIds }));
+  const [record, ...older] = await describe([target.rolloutId, ...versionById.keys()]);
+  const decision = decideTarget(record, target.runnerVersion, settings.retryRollout);
+  if (decision.kind === 'stopped') {
+    log.warn('the rollout of this runner release stopped; a person has to retry it', { rolloutId: target.rolloutId });
+    return { kind: 'rollout-stopped', rolloutId: target.rolloutId, stopped: decision.stopped };
+  }
+  await step(`creating the templates of ${target.templateVersion}`, () =>
+    createTemplates({
+      version: target.templateVersion,
+      runnerVersion: target.runnerVersion,
+      archiveDigests: target.archiveDigests,
+    }),
+  );
+  if (decision.kind === 'already-started') return { kind: 'rollout-already-started', rolloutId: target.rolloutId };
+  const { ended, running } = await endOlderRollouts(
+    older,
+    (rolloutId) => versionById.get(rolloutId) ?? rolloutId,
+    target,
+    describe,
+    settings.olderRolloutWaitMs,
+  );
+  if (running.length > 0) {
+    return { kind: 'waiting-for-older-rollouts', rolloutId: target.rolloutId, olderRollouts: running };
+  }
+  return startRollout(target, {
+    superseded: ended,
+    ...(decision.retried === undefined ? {} : { retried: decision.retried }),
+  });
+}
+
+/**
+ * Checks the release names every platform the templates need, then verifies each archive by streaming it; what
+ * makes the release unusable (no digest, no archive, a digest that does not match) comes back as problems.
+ */
+async function verifiedRelease(release: RunnerReleaseInfo): Promise<ReleaseSummary | { problems: string[] }> {
   const problems: string[] = [];
   const archives = Object.entries(RUNNER_PLATFORMS).map(([arch, platform]) => {
     const sha256 = release.digests[platform];
@@ -219,87 +249,36 @@ async function verifiedRelease(release: RunnerReleaseInfo): Promise<ReleaseSumma
     if (url === undefined) problems.push(`no ${platform} archive among the release assets`);
     return { arch, platform, sha256: sha256 ?? '', url: url ?? '' };
   });
-  if (problems.length > 0) {
-    throw ApplicationFailure.create({
-      type: RunnerVersionCheckFailure.RELEASE_INCOMPLETE,
-      message: `runner release ${release.version} cannot be used: ${problems.join('; ')}; nothing was started`,
-      nonRetryable: true,
-    });
-  }
-  await Promise.all(
+  if (problems.length > 0) return { problems };
+  const mismatches = await Promise.all(
     archives.map(({ platform, sha256, url }) =>
-      step(`verifying the ${platform} archive of ${release.version}`, () => verifyRunnerArchive({ url, sha256 })),
+      step(`verifying the ${platform} archive of ${release.version}`, async () => {
+        try {
+          await verifyRunnerArchive({ url, sha256 });
+          return undefined;
+        } catch (error) {
+          if (error instanceof ActivityFailure && failureType(error.cause) === FailureType.DIGEST_MISMATCH) {
+            return `the ${platform} archive does not match its published digest: ${error.cause?.message ?? ''}`;
+          }
+          throw error;
+        }
+      }),
     ),
   );
+  const mismatched = mismatches.filter((problem): problem is string => problem !== undefined);
+  if (mismatched.length > 0) return { problems: mismatched };
   return {
     version: release.version,
     publishedAt: release.publishedAt,
     securityRelease: release.securityRelease,
-    archiveDigests: Object.fromEntries(
-      archives.map(({ arch, sha256 }) => [arch, sha256]),
-    ) as ReleaseSummary['archiveDigests'],
+    archiveDigests: archiveDigestsOf(release),
   };
 }
 
-/** Records the escalation on the check and, when a rollout of the release exists, in the rollout's state. */
-async function recordEscalation(
-  escalation: RunnerEscalation,
-  rolloutId: string | undefined,
-): Promise<RunnerEscalation> {
-  log.warn(escalation.message, { severity: escalation.severity, deadline: escalation.deadline });
-  if (rolloutId === undefined) return escalation;
-  const request: EscalationRequest = {
-    source: ESCALATION_SOURCE,
-    severity: escalation.severity,
-    message: escalation.message,
-    details: {
-      runnerVersion: escalation.runnerVersion,
-      deadline: escalation.deadline,
-      slackDays: String(escalation.slackDays),
-      ...(escalation.thresholdDays === undefined ? {} : { thresholdDays: String(escalation.thresholdDays) }),
-    },
-  };
-  try {
-    await getExternalWorkflowHandle(rolloutId).signal(recordEscalationSignal, request);
-  } catch (error) {
-    // A finished rollout cannot take signals; the escalation stays on the check, where `rollout list` shows it.
-    log.info('rollout did not take the escalation', { rolloutId, error: String(error) });
-    return escalation;
-  }
-  return { ...escalation, rolloutId };
-}
-
-function finish(result: RunnerVersionCheckResult): RunnerVersionCheckResult {
-  const escalation = result.escalations[0];
-  const memo: RunnerVersionCheckMemo = {
-    converged: result.converged,
-    action: result.action.kind,
-    ...(result.newestRelease === null ? {} : { newestRelease: result.newestRelease.version }),
-    ...(result.deadline === undefined ? {} : { deadline: result.deadline }),
-    ...(result.slackDays === undefined ? {} : { slackDays: result.slackDays }),
-    ...(result.action.kind === 'none' ? {} : { rolloutId: result.action.rolloutId }),
-    ...(result.soakPlan === undefined ? {} : { soakPlan: result.soakPlan.kind }),
-    ...(escalation === undefined ? {} : { escalation: `${escalation.severity}: ${escalation.message}` }),
-  };
-  upsertMemo({ [RUNNER_VERSION_CHECK_MEMO_KEY]: memo });
-  setCurrentDetails(describeResult(result));
-  return result;
-}
-
-function describeResult(result: RunnerVersionCheckResult): string {
-  const lines = [`**Runner version check** at ${result.checkedAt}`];
-  if (result.newestRelease === null) {
-    lines.push(`Fleet is current (${result.fleet.oldest}).`);
-  } else {
-    lines.push(
-      `Newest release ${result.newestRelease.version}, deadline ${result.deadline} (${result.slackDays} days left), converged: ${result.converged}.`,
-    );
-  }
-  if (result.action.kind !== 'none') lines.push(`Rollout: ${result.action.rolloutId} (${result.action.kind}).`);
-  if (result.soakPlan !== undefined)
-    lines.push(`Soak ${result.soakPlan.soak} (${result.soakPlan.kind}): ${result.soakPlan.reason}.`);
-  for (const escalation of result.escalations) lines.push(`Escalation (${escalation.severity}): ${escalation.message}`);
-  return lines.join('\n\n');
+function archiveDigestsOf(release: RunnerReleaseInfo): ReleaseSummary['archiveDigests'] {
+  return Object.fromEntries(
+    Object.entries(RUNNER_PLATFORMS).map(([arch, platform]) => [arch, release.digests[platform] ?? '']),
+  ) as ReleaseSummary['archiveDigests'];
 }
 
 function settingsOrFail(input: RunnerVersionCheckInput): ResolvedCheckSettings {

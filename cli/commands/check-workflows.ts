@@ -31,7 +31,7 @@ export async function checkWorkflowFiles(output: Output, options: CheckWorkflows
       throw error;
     }
   }
-  const report = checkReport(files.length, checkWorkflows(files, fleet, runnerLabelSets(fleet)));
+  const report = checkReport(files.length, checkWorkflows(files, runnerLabelSets(fleet)));
   output.result(report, (data) => renderReport(data, options.format));
   if (report.errors > 0) {
     throw new OperationFailedError(`${report.errors} errors in where the workflows' jobs run (listed above)`);

@@ -1,13 +1,12 @@
+import { statusQuery, type ApprovalStage } from '../../workflows/rollout-contract.js';
 import {
   abortUpdate,
   approveUpdate,
   pauseUpdate,
   resumeUpdate,
   rollbackUpdate,
-  statusQuery,
-  type ApprovalStage,
   type ControlAck,
-} from '../../workflows/rollout-contract.js';
+} from '../../workflows/rollout-controls-contract.js';
 import type { CommandContext } from '../context.js';
 import { RejectedError } from '../errors.js';
 import { requireWorker } from '../operations.js';

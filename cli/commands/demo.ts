@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadTemporalConfig } from '../../worker/config.js';
+import { loadTemporalConfig } from '../../config/temporal.js';
 import {
   OPERATION_WORKFLOWS,
   operationWorkflowId,
@@ -11,7 +11,6 @@ import {
   PLAN_ROLLOUT_WORKFLOW_TYPE,
   ROLLOUT_WORKFLOW_TYPE,
   RolloutVersionSearchAttribute,
-  approveUpdate,
   problemsToWaitOut,
   rolloutWorkflowId,
   statusQuery,
@@ -20,6 +19,7 @@ import {
   type RolloutResult,
   type RolloutState,
 } from '../../workflows/rollout-contract.js';
+import { approveUpdate } from '../../workflows/rollout-controls-contract.js';
 import { connectClient, workflowUrl, type CommandContext } from '../context.js';
 import { OperationFailedError } from '../errors.js';
 import { runOperation } from '../operations.js';

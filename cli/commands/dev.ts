@@ -10,12 +10,14 @@ export interface DevOptions {
   readonly simPort: number;
   readonly speed: number;
   readonly taskQueue: string;
+  /** Runs the webhook receiver of the simulator's job events, so the pool controllers hear of jobs. */
+  readonly webhooks: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Everything stops when this aborts (Ctrl-C). */
   readonly signal: AbortSignal;
 }
 
-/** Runs Temporal, the simulator and a worker until Ctrl-C; history and the fleet survive restarts in the state dir. */
+/** Runs Temporal, the simulator, a worker and the webhook receiver until Ctrl-C; history and the fleet survive restarts in the state dir. */
 export async function dev(output: Output, options: DevOptions): Promise<void> {
   const stack = await startStack(output, options);
   try {

@@ -6,6 +6,7 @@ import type { Output } from '../output.js';
 
 export interface SimOptions {
   readonly port: number;
+  readonly host?: string;
   readonly fleetFile?: string;
   readonly speed: number;
   readonly seed?: number;
@@ -22,6 +23,7 @@ export async function sim(output: Output, options: SimOptions): Promise<{ url: s
   const fleet = await fleetOfFlag(options.fleetFile);
   const simulator = await startSimulator({
     port: options.port,
+    ...(options.host === undefined ? {} : { host: options.host }),
     fleet,
     speed: options.speed,
     profile: options.profile,

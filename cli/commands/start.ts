@@ -193,7 +193,7 @@ export function renderPlan(plan: RolloutPlan): string {
     `plan for ${plan.version} in ${plan.project}`,
     `  environments: ${plan.environments.join(', ')}   regions: ${plan.selection.regions}   groups: ${plan.selection.groups}   types: ${plan.selection.types}`,
     `  stages: ${plan.stages.join(' -> ')}`,
-    `  soak: ${plan.soak}${plan.plannedSoakReason === undefined ? '' : ` (${plan.plannedSoakReason})`}   canary size: ${plan.canarySize}   testing autoscaling: ${plan.testAutoscaling.min}..${plan.testAutoscaling.max}`,
+    `  soak: ${plan.soak}${plan.plannedSoakReason === undefined ? '' : ` (${plan.plannedSoakReason})`}   canary size: ${plan.canarySize}   testing autoscaling: ${plan.autoscalingWhileTesting.min}..${plan.autoscalingWhileTesting.max}`,
     ...(plan.timing === undefined ? [] : [`  ${renderTiming(plan.timing)}`]),
     '',
     table([

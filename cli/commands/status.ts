@@ -6,6 +6,7 @@ import {
   type RolloutResult,
   type RolloutState,
 } from '../../workflows/rollout-contract.js';
+import { lanesPastSlots } from '../../workflows/rollout-plan.js';
 import { workflowUrl, type CommandContext } from '../context.js';
 import { NotFoundError, failureMessage } from '../errors.js';
 import { requireWorker } from '../operations.js';
@@ -136,6 +137,8 @@ function renderState(status: RolloutStatus, state: RolloutState, interactive: bo
     lines.push(`  stopping (${state.stop.kind}) by ${state.stop.identity}: ${state.stop.reason}`);
   if (state.soak !== undefined && state.stage === 'soak')
     lines.push(`  soak ${state.soak.duration} until ${state.soak.endsAt}`);
+  const lanes = state.plan === undefined ? undefined : lanesPastSlots(state.plan);
+  if (lanes !== undefined) lines.push(`  note: ${lanes}`);
   const { counts } = state;
   lines.push(
     `  instances new ${progress(counts.instancesNew, counts.instancesNew + counts.instancesOld, interactive)}   runners new ${counts.runnersNew}, old ${counts.runnersOld}`,

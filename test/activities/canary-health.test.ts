@@ -10,7 +10,7 @@ import {
   observeCanaryVms,
   type JobTally,
 } from '../../activities/canary-health.js';
-import type { CanaryHealth, CanaryObservations, MigLocator } from '../../activities/types.js';
+import type { CanaryHealth, CanaryObservations, MigLocator } from '../../activities/contract.js';
 import {
   canaryChecks,
   grow,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { MigLocator } from '../../activities/types.js';
+import type { MigLocator } from '../../activities/contract.js';
 import {
   activitiesListingEveryRunnerIdle,
   activityEnvironment,

@@ -5,7 +5,13 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { createActivities } from '../../activities/index.js';
 import type { ActivityDeps, ActivityTiming, ComputeClients, GitHubClient } from '../../activities/ports.js';
-import type { CanaryHealth, CanaryObservations, MigLocator, RolloutActivities } from '../../activities/types.js';
+import type {
+  CanaryHealth,
+  CanaryObservations,
+  EngineActivities,
+  MigLocator,
+  RolloutActivities,
+} from '../../activities/contract.js';
 import {
   ENGINE_DEFECT_WORKAROUNDS,
   startSimulator,
@@ -19,17 +25,17 @@ export interface ActivityFixture {
   readonly sim: SimulatorHandle;
   readonly compute: ComputeClients;
   readonly github: GitHubClient;
-  readonly activities: RolloutActivities;
+  readonly activities: EngineActivities;
   /** Activities over the same simulator with some deps replaced (e.g. a client that fails after its effect). */
-  activitiesWith(overrides: Partial<ActivityDeps>): RolloutActivities;
+  activitiesWith(overrides: Partial<ActivityDeps>): EngineActivities;
   /**
    * Runs one activity the way a worker would: in an activity context, attempt 1, with an activity id of its own
    * (each call is a separate activity of one workflow run, so GCP request ids never make two calls one).
    */
-  run<K extends keyof RolloutActivities>(
+  run<K extends keyof EngineActivities>(
     name: K,
-    ...args: Parameters<RolloutActivities[K]>
-  ): ReturnType<RolloutActivities[K]>;
+    ...args: Parameters<EngineActivities[K]>
+  ): ReturnType<EngineActivities[K]>;
   close(): Promise<void>;
 }
 
@@ -85,7 +91,7 @@ export async function startActivityFixture(
     retries: 0,
     throttle: { enabled: false },
   });
-  const activitiesWith = (overrides: Partial<ActivityDeps>): RolloutActivities =>
+  const activitiesWith = (overrides: Partial<ActivityDeps>): EngineActivities =>
     createActivities({
       compute,
       github,
@@ -103,11 +109,11 @@ export async function startActivityFixture(
     github,
     activities,
     activitiesWith,
-    run: <K extends keyof RolloutActivities>(name: K, ...args: Parameters<RolloutActivities[K]>) => {
-      const activity = activities[name] as (...a: Parameters<RolloutActivities[K]>) => ReturnType<RolloutActivities[K]>;
+    run: <K extends keyof EngineActivities>(name: K, ...args: Parameters<EngineActivities[K]>) => {
+      const activity = activities[name] as (...a: Parameters<EngineActivities[K]>) => ReturnType<EngineActivities[K]>;
       activitiesRun += 1;
       return activityEnvironment({ activityId: `${name}-${activitiesRun}` }).run(activity, ...args) as ReturnType<
-        RolloutActivities[K]
+        EngineActivities[K]
       >;
     },
     close: () => sim.close(),

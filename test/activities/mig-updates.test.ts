@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { protos } from '@google-cloud/compute';
 import { FailureType } from '../../activities/index.js';
-import type { MigLocator } from '../../activities/types.js';
 import { activityEnvironment, failureOf, inActivity, startActivityFixture, type ActivityFixture } from './fixture.js';
 
 const OLD = '0000000000-aaa';
 const NEW = '1111111111-bbb';
-const cpuWest = { region: 'us-west1', name: 'gh-runner-presubmit-cpu-us-west1' } satisfies MigLocator;
 const template = (group: string, type: string, version: string): string => `gh-runner-${group}-${type}-${version}`;
 
 let fx: ActivityFixture;
@@ -28,104 +26,6 @@ function effectivePatches(mig: string): number {
     .filter((entry) => entry.path.includes(`/instanceGroupManagers/${mig}?`) && entry.effective).length;
 }
 
-describe('MIG selection and observation', () => {
-  test('selectMigs lists each selected region once and returns only the selected MIGs', async () => {
-    fx.sim.control.resetCounters();
-    const migs = await fx.run('selectMigs', {
-      environment: 'prod',
-      regions: 'us-(west|east)1',
-      groups: 'all',
-      types: '[^a]\\w+',
-    });
-    assert.deepEqual(
-      migs.map((mig) => mig.name),
-      [
-        'gh-runner-postsubmit-cpu-us-east1',
-        'gh-runner-postsubmit-cpu-us-west1',
-        'gh-runner-postsubmit-gpu-us-east1',
-        'gh-runner-postsubmit-gpu-us-west1',
-        'gh-runner-presubmit-cpu-us-east1',
-        'gh-runner-presubmit-cpu-us-west1',
-        'gh-runner-presubmit-gpu-us-east1',
-        'gh-runner-presubmit-gpu-us-west1',
-      ],
-    );
-    const counters = fx.sim.control.counters();
-    assert.equal(counters['compute.regions.list']?.requests, 1);
-    assert.equal(counters['compute.regionInstanceGroupManagers.list']?.requests, 2);
-    const first = migs[0];
-    assert.ok(first !== undefined);
-    assert.deepEqual(first.ref, { environment: 'prod', group: 'postsubmit', type: 'cpu', region: 'us-east1' });
-    assert.deepEqual(first.versions, [{ name: 'base', instanceTemplate: template('postsubmit', 'cpu', OLD) }]);
-    assert.ok((first.instancesByTemplate[template('postsubmit', 'cpu', OLD)] ?? 0) > 0);
-  });
-
-  test('a region selector with regex escapes reaches GCP intact, in quotes', async () => {
-    const migs = await fx.run('selectMigs', {
-      environment: 'prod',
-      regions: 'us-\\w+1',
-      groups: 'presubmit',
-      types: 'cpu',
-    });
-    const same = await fx.run('selectMigs', {
-      environment: 'prod',
-      regions: 'us-[a-z0-9_]+1',
-      groups: 'presubmit',
-      types: 'cpu',
-    });
-    assert.ok(migs.length > 1, `found ${migs.map((mig) => mig.name).join(', ')}`);
-    assert.deepEqual(
-      migs.map((mig) => mig.name),
-      same.map((mig) => mig.name),
-    );
-  });
-
-  test('testing MIGs are selected separately from prod', async () => {
-    const migs = await fx.run('selectMigs', {
-      environment: 'testing',
-      regions: 'all',
-      groups: 'presubmit',
-      types: 'cpu',
-    });
-    assert.deepEqual(
-      migs.map((mig) => mig.name),
-      ['gh-runner-testing-presubmit-cpu-us-west1'],
-    );
-  });
-
-  test('a bad selector is a non-retryable INVALID_REQUEST', async () => {
-    const failure = await failureOf(
-      fx.run('selectMigs', { environment: 'prod', regions: '(?=us)', groups: 'all', types: 'all' }),
-    );
-    assert.equal(failure.type, FailureType.INVALID_REQUEST);
-    assert.equal(failure.nonRetryable, true);
-  });
-
-  test('a selected MIG reports its versions, stability, shape, fingerprint and instances per template', async () => {
-    const [snapshot] = await fx.run('selectMigs', {
-      environment: 'prod',
-      regions: cpuWest.region,
-      groups: 'presubmit',
-      types: 'cpu',
-    });
-    assert.ok(snapshot !== undefined);
-    assert.equal(snapshot.name, cpuWest.name);
-    assert.equal(snapshot.isStable, true);
-    assert.equal(snapshot.versionTargetReached, true);
-    assert.equal(snapshot.distributionShape, 'EVEN');
-    assert.equal(snapshot.fingerprint, fx.sim.control.mig(cpuWest.name).fingerprint);
-    assert.deepEqual(snapshot.instancesByTemplate, { [template('presubmit', 'cpu', OLD)]: snapshot.targetSize });
-  });
-
-  test('a MIG that does not exist is MIG_NOT_FOUND, not retried', async () => {
-    const failure = await failureOf(
-      fx.run('getAutoscaling', { region: 'us-west1', name: 'gh-runner-presubmit-nope-us-west1' }),
-    );
-    assert.equal(failure.type, FailureType.MIG_NOT_FOUND);
-    assert.equal(failure.nonRetryable, true);
-  });
-});
-
 describe('canary, promote, rollback, direct update', () => {
   test('canary after a crash between patch and completion: the retry is a no-op', async () => {
     const mig = { region: 'us-east1', name: 'gh-runner-presubmit-cpu-us-east1' };
@@ -138,6 +38,7 @@ describe('canary, promote, rollback, direct update', () => {
         migs: {
           get: migs.get.bind(migs),
           list: migs.list.bind(migs),
+          resize: migs.resize.bind(migs),
           listManagedInstances: migs.listManagedInstances.bind(migs),
           deleteInstances: migs.deleteInstances.bind(migs),
           applyUpdatesToInstances: migs.applyUpdatesToInstances.bind(migs),
@@ -372,81 +273,5 @@ describe('canary, promote, rollback, direct update', () => {
     fx.sim.control.clearFaults();
     assert.equal(failure.type, FailureType.OPERATION_FAILED);
     assert.match(failure.message, /RESOURCE_NOT_READY/);
-  });
-});
-
-describe('autoscaling', () => {
-  test('set then read bounds; setting the same bounds again changes nothing', async () => {
-    const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-cpu-us-west1' };
-    assert.deepEqual(await fx.run('setAutoscaling', { mig, bounds: { min: 1, max: 10 } }), { min: 1, max: 10 });
-    assert.deepEqual(await fx.run('getAutoscaling', mig), { min: 1, max: 10 });
-    const patchesBefore = fx.sim.control.mutations({ endpoint: 'compute.regionAutoscalers.patch' }).length;
-    await fx.run('setAutoscaling', { mig, bounds: { min: 1, max: 10 } });
-    assert.equal(fx.sim.control.mutations({ endpoint: 'compute.regionAutoscalers.patch' }).length, patchesBefore);
-    assert.equal(fx.sim.control.mig(mig.name).autoscaler.max, 10);
-  });
-
-  test('two runs of a MIG worker setting the same bounds both take effect; a retry re-sends the same request', async () => {
-    const mig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-arm64-us-west1' };
-    // Per-MIG worker ids repeat across rollouts, and activity ids restart with every run.
-    const workerRun = (runId: string, attempt = 1) =>
-      activityEnvironment({
-        workflowExecution: { workflowId: `mig-worker-${mig.name}`, runId },
-        activityId: '3',
-        attempt,
-      });
-    const setBounds = (env: ReturnType<typeof activityEnvironment>, min: number, max: number) =>
-      inActivity(env, () => fx.activities.setAutoscaling({ mig, bounds: { min, max } }));
-    const autoscalerPatches = () =>
-      fx.sim.control
-        .mutations({ endpoint: 'compute.regionAutoscalers.patch' })
-        .filter((entry) => entry.path.includes(`autoscaler=${mig.name}`));
-
-    await setBounds(workerRun('first-rollout'), 1, 10);
-    await fx.run('setAutoscaling', { mig, bounds: { min: 0, max: 0 } });
-    await setBounds(workerRun('second-rollout'), 1, 10);
-    assert.deepEqual(await fx.run('getAutoscaling', mig), { min: 1, max: 10 });
-    assert.deepEqual(
-      autoscalerPatches().map((entry) => entry.effective),
-      [true, true, true],
-    );
-
-    // A retry: the first attempt's request is lost on the way out, the second attempt applies the change, and
-    // then the lost request arrives after all. It carries the same request id, so GCP answers it as a duplicate.
-    await fx.run('setAutoscaling', { mig, bounds: { min: 0, max: 0 } });
-    const lost: protos.google.cloud.compute.v1.IPatchRegionAutoscalerRequest[] = [];
-    const autoscalers = fx.compute.autoscalers;
-    const losing = fx.activitiesWith({
-      compute: {
-        ...fx.compute,
-        autoscalers: {
-          get: autoscalers.get.bind(autoscalers),
-          patch: async (request: protos.google.cloud.compute.v1.IPatchRegionAutoscalerRequest) => {
-            lost.push(request);
-            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-          },
-        },
-      },
-    });
-    const failed = await failureOf(
-      inActivity(workerRun('third-rollout'), () => losing.setAutoscaling({ mig, bounds: { min: 2, max: 4 } })),
-    );
-    assert.equal(failed.type, FailureType.UNAVAILABLE);
-    await setBounds(workerRun('third-rollout', 2), 2, 4);
-    const [late] = lost;
-    assert.ok(late !== undefined);
-    await autoscalers.patch(late);
-    const [retried, duplicate] = autoscalerPatches().slice(-2);
-    assert.equal(duplicate?.requestId, late.requestId);
-    assert.equal(retried?.requestId, late.requestId);
-    assert.deepEqual([retried?.effective, duplicate?.effective], [true, false]);
-    assert.deepEqual(await fx.run('getAutoscaling', mig), { min: 2, max: 4 });
-  });
-
-  test('invalid bounds are refused before any call', async () => {
-    const failure = await failureOf(
-      fx.run('setAutoscaling', { mig: { region: 'us-west1', name: 'x' }, bounds: { min: 3, max: 1 } }),
-    );
-    assert.equal(failure.type, FailureType.INVALID_REQUEST);
   });
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { MigLocator } from '../../activities/types.js';
+import type { MigLocator } from '../../activities/contract.js';
 import { grow, startActivityFixture, type ActivityFixture } from './fixture.js';
 
 const OLD = '0000000000-aaa';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { RolloutActivities } from '../../activities/types.js';
+import type { RolloutActivities } from '../../activities/contract.js';
 import { grow, injectedFaults, startActivityFixture, tenPercentFailing, type ActivityFixture } from './fixture.js';
 
 const OLD = '0000000000-aaa';

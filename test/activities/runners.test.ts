@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledFailure } from '@temporalio/common';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
-import type { CanaryHealth } from '../../activities/types.js';
+import type { CanaryHealth } from '../../activities/contract.js';
 import {
   activitiesListingEveryRunnerIdle,
   FIXTURE_TIMING,
@@ -226,6 +226,51 @@ describe('runners', () => {
       fx.sim.control.mig(stuckMig.name).instances.find((i) => i.name === stuck.name)?.currentAction ?? 'DELETING',
       'DELETING',
     );
+  });
+
+  test('a VM that registers while a drain keeping another template looks again is drained, not left idle', async () => {
+    const lateMig = { region: 'us-central1', name: 'gh-runner-presubmit-arm64-us-central1' };
+    const oldTemplate = template('arm64', OLD);
+    const newTemplate = template('arm64', NEW);
+    await grow(fx, lateMig, 1);
+    await fx.run('canaryMig', { mig: lateMig, template: newTemplate, canarySize: 1 });
+    // Opportunistic update: draining the old idle VM makes the MIG recreate it as the canary, which boots.
+    await fx.run('drainIdleRunners', { mig: lateMig, keepTemplate: newTemplate });
+    const booting = fx.sim.control.mig(lateMig.name).instances.find((i) => i.template === newTemplate);
+    assert.ok(booting !== undefined && booting.runner === null, JSON.stringify(booting));
+    await fx.run('rollbackCanary', { mig: lateMig, canaryTemplate: newTemplate });
+
+    // The canary's runner comes online between the drain's first listing and the look right before deleting.
+    let listingsStarted = 0;
+    const github = fx.github;
+    const registeringMeanwhile = fx.activitiesWith({
+      github: {
+        ...github,
+        rest: github.rest,
+        paginate: github.paginate,
+        request: (async (...args: Parameters<typeof github.request>) => {
+          const [route, parameters] = args as [string, { page?: number } | undefined];
+          if (route === 'GET /orgs/{org}/actions/runners' && parameters?.page === 1) {
+            listingsStarted += 1;
+            if (listingsStarted === 2) fx.sim.control.advance(600);
+          }
+          return github.request(...args);
+        }) as typeof github.request,
+      },
+    });
+    const result = await inActivity(activityEnvironment(), () =>
+      registeringMeanwhile.drainIdleRunners({ mig: lateMig, keepTemplate: oldTemplate }),
+    );
+    assert.equal(listingsStarted, 2);
+    assert.deepEqual(result.drained, [booting.name]);
+    assert.deepEqual(result.removedStuck, []);
+    const left = fx.sim.control.mig(lateMig.name).instances.find((i) => i.name === booting.name);
+    assert.ok(
+      left === undefined || left.currentAction === 'DELETING',
+      `left on ${newTemplate}: ${JSON.stringify(left)}`,
+    );
+    const registered = await fx.run('listRunners', { namePrefix: `${lateMig.name}-` });
+    assert.ok(!registered.some((runner) => runner.name === booting.name), 'its runner left GitHub');
   });
 });
 

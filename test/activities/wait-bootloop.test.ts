@@ -8,7 +8,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { MockActivityEnvironment } from '@temporalio/testing';
 import { BOOTLOOP_MIN_LIVES, bootloopProblems, recreatedVmProblems } from '../../activities/canary-health.js';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
-import type { CanaryObservations, MigLocator, ObservedCanaryVm } from '../../activities/types.js';
+import type { CanaryObservations, MigLocator, ObservedCanaryVm } from '../../activities/contract.js';
 import { activityEnvironment, failureOf, inActivity, startActivityFixture, type ActivityFixture } from './fixture.js';
 
 const NEW = '1111111111-bbb';

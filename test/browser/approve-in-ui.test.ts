@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { ENGINE_DEFECT_WORKAROUNDS, startSimulator, type SimulatorHandle } from '../../simulator/index.js';
 import { loadWorkerConfig } from '../../worker/config.js';
@@ -20,7 +20,7 @@ import {
   type RolloutResult,
   type RolloutState,
 } from '../../workflows/rollout-contract.js';
-import { installQuietRuntime, temporalBinaries, uniqueNames } from '../helpers/temporal.js';
+import { startDevServer, uniqueNames } from '../helpers/temporal.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumMissing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
@@ -36,14 +36,7 @@ const { taskQueue, workflowId } = uniqueNames('approve in web ui');
 
 before(async () => {
   if (chromiumMissing !== false) return;
-  installQuietRuntime();
-  env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalBinaries().cli },
-      ui: true,
-      searchAttributes: [...ROLLOUT_SEARCH_ATTRIBUTES],
-    },
-  });
+  env = await startDevServer({ ui: true, searchAttributes: [...ROLLOUT_SEARCH_ATTRIBUTES] });
   simulator = await startSimulator({ port: 0, speed: 60, behaviours: ENGINE_DEFECT_WORKAROUNDS });
   const config = loadWorkerConfig({
     TEMPORAL_ADDRESS: env.connection.options.address,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, describeWorkerConfig, loadTemporalConfig, loadWorkerConfig } from '../../worker/config.js';
+import { ConfigError } from '../../config/env.js';
+import { loadTemporalConfig } from '../../config/temporal.js';
+import { describeWorkerConfig, loadWorkerConfig } from '../../worker/config.js';
 
 test('defaults: local dev server, default namespace, runner-rollout queue, UI on port + 1000', () => {
   assert.deepEqual(loadTemporalConfig({}), {

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { RolloutStatus } from '../../cli/commands/status.js';
 import type { FleetInventory } from '../../workflows/operations-contract.js';
 import { runRollout } from './run-cli.js';
-import { freePortWithUi } from '../helpers/ports.js';
+import { freePortWithUi } from '../../devstack/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/rollout.js', import.meta.url));
 const VERSION = '1234abcdef-r5t';

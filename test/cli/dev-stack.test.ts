@@ -13,14 +13,14 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { runRollout } from './run-cli.js';
-import { freePortWithUi, listening } from '../helpers/ports.js';
+import { freePortWithUi, listening } from '../../devstack/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/rollout.js', import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), 'rollout-dev-'));
 
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-test('rollout dev starts Temporal, the Web UI, the simulator and a worker, and stops on Ctrl-C', async () => {
+test('rollout dev starts Temporal, the Web UI, the simulator, the webhook receiver and a worker, and stops on Ctrl-C', async () => {
   const port = await freePortWithUi();
   const child = spawn(process.execPath, [BIN, 'dev', '--state-dir', stateDir, '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,6 +41,7 @@ test('rollout dev starts Temporal, the Web UI, the simulator and a worker, and s
         'Temporal:  N.N.N.N:N',
         'Web UI:    http://N.N.N.N:N',
         'Simulator: http://N.N.N.N:N',
+        'Webhooks:  http://N.N.N.N:N/',
         'Worker ready on task queue dev-stack-test',
       ],
       stderr,

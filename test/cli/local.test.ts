@@ -8,7 +8,7 @@ import { CHECK_INTERVAL_RULE, SOAK_RULE, durationFlagProblem } from '../../cli/d
 import { CliError, EXIT_CODES } from '../../cli/errors.js';
 import { waitForPoller, type TaskQueueService } from '../../cli/operations.js';
 import { createOutput, progress } from '../../cli/output.js';
-import { timingAtSpeed } from '../../cli/stack-timing.js';
+import { timingAtSpeed } from '../../devstack/timing.js';
 
 test('an operator duration needs a unit and at least the minimum; the message names the flag and an example', () => {
   assert.equal(durationFlagProblem('--soak', '3d', SOAK_RULE), undefined);

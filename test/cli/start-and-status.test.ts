@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { Client } from '@temporalio/client';
 import type { RolloutStatus } from '../../cli/commands/status.js';
-import { approveSignal, statusQuery, type RolloutState } from '../../workflows/rollout-contract.js';
+import { statusQuery, type RolloutState } from '../../workflows/rollout-contract.js';
+import { approveSignal } from '../../workflows/rollout-controls-contract.js';
 import { startE2eStack, type E2eStack } from '../helpers/e2e-stack.js';
 import { runRollout, type CliRun } from './run-cli.js';
 

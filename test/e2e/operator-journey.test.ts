@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { FleetInventory } from '../../workflows/operations-contract.js';
-import { freePortWithUi, listening } from '../helpers/ports.js';
+import { freePortWithUi, listening } from '../../devstack/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = '56e40f6505-9lp';

@@ -7,14 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { templateName } from '../../runner-config/naming.js';
 import { statusQuery } from '../../workflows/rollout-contract.js';
-import {
-  E2E_ROLLOUT_TIMING,
-  createVersionTemplates,
-  jobsKilledByTheEngine,
-  startBusyFleetStack,
-  startRollout,
-  type E2eStack,
-} from '../helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../../devstack/simulator.js';
+import { COMPRESSED_ROLLOUT_TIMING } from '../../devstack/timing.js';
+import { startRollout } from '../../testbed/rollouts.js';
+import { jobsKilledByTheEngine, startBusyFleetStack, type E2eStack } from '../helpers/e2e-stack.js';
 
 const VERSION = '13579bdf13-bad';
 
@@ -28,7 +24,7 @@ after(async () => {
 
 test('a boot-looping canary template is rolled back automatically, with the evidence', async () => {
   const fleet = stack.fleet;
-  createVersionTemplates(stack.simulator, VERSION);
+  seedVersionTemplates(stack.simulator, VERSION);
   const bootlooping = templateName(fleet.namePrefix, 'presubmit', 'cpu', VERSION);
   stack.simulator.control.setFaults({ bootloopTemplates: [bootlooping] });
   const handle = await startRollout(stack, {
@@ -38,7 +34,7 @@ test('a boot-looping canary template is rolled back automatically, with the evid
     soak: '1 minute',
     autoApprove: true,
     // An hour of simulated time for canary runners to come up: a minute of the test.
-    timing: { ...E2E_ROLLOUT_TIMING, runnersReadyTimeout: '1 hour', maxConcurrency: 16 },
+    timing: { ...COMPRESSED_ROLLOUT_TIMING, runnersReadyTimeout: '1 hour', maxConcurrency: 16 },
   });
   const result = await handle.result();
   const state = await handle.query(statusQuery);
@@ -85,7 +81,7 @@ test('a boot-looping canary template is rolled back automatically, with the evid
   assert.deepEqual(jobsKilledByTheEngine(stack.simulator), []);
   // The rollback drained the new templates: no idle runner is left on them, and nothing at all on the
   // boot-looping one (its VMs never register, so only deleting them ends the loop). Busy runners finish their job
-  // first; a VM of a healthy template still booting during the drain leaves after its first job.
+  // first; a VM that registered while the drain ran is drained with the idle ones.
   const leftOnNew = prod.flatMap((mig) =>
     mig.instances
       .filter(

@@ -7,14 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { templateName } from '../../runner-config/naming.js';
 import { statusQuery } from '../../workflows/rollout-contract.js';
-import {
-  E2E_ROLLOUT_TIMING,
-  createVersionTemplates,
-  jobsKilledByTheEngine,
-  startBusyFleetStack,
-  startRollout,
-  type E2eStack,
-} from '../helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../../devstack/simulator.js';
+import { COMPRESSED_ROLLOUT_TIMING } from '../../devstack/timing.js';
+import { startRollout } from '../../testbed/rollouts.js';
+import { jobsKilledByTheEngine, startBusyFleetStack, type E2eStack } from '../helpers/e2e-stack.js';
 
 const VERSION = '2468ace024-new';
 
@@ -27,14 +23,14 @@ after(async () => {
 });
 
 test('a rollout of the default fleet ends with every MIG on the new template', async () => {
-  createVersionTemplates(stack.simulator, VERSION);
+  seedVersionTemplates(stack.simulator, VERSION);
   const handle = await startRollout(stack, {
     version: VERSION,
     requestedBy: 'e2e',
     soak: '20 seconds',
     plannedSoakReason: 'end-to-end test',
     autoApprove: true,
-    timing: { ...E2E_ROLLOUT_TIMING, maxConcurrency: 8 },
+    timing: { ...COMPRESSED_ROLLOUT_TIMING, maxConcurrency: 8 },
   });
   const result = await handle.result();
   const state = await handle.query(statusQuery);

@@ -16,7 +16,7 @@ import {
   type RunnerVersionScheduleInfo,
 } from '../../cli/commands/schedule.js';
 import type { CommandContext } from '../../cli/context.js';
-import { NotFoundError, OperationFailedError, UsageError } from '../../cli/errors.js';
+import { NotFoundError, UsageError } from '../../cli/errors.js';
 import { createOutput } from '../../cli/output.js';
 import { runCli } from '../../cli/run.js';
 import { METADATA_KEYS } from '../../runner-config/metadata.js';
@@ -145,19 +145,16 @@ describe('runner-version check end to end', () => {
     const { simulator, fleet } = stack;
     const now = Date.now();
 
-    // Releases are newest by publication; this one publishes wrong digests: the check fails and starts nothing.
+    // Releases are newest by publication; this one publishes wrong digests: the check escalates, starts nothing.
     simulator.control.publishRelease({
       version: '2.330.0',
       publishedAt: new Date(now - 19 * DAY_MS).toISOString(),
       digestMismatch: true,
     });
-    const failure = await checkRunnerVersion(ctx).then(
-      () => assert.fail('the check should have failed'),
-      (error: unknown) => error,
-    );
-    assert.ok(failure instanceof OperationFailedError, String(failure));
-    assert.match(failure.message, /verifying the linux-(x64|arm64) archive of 2\.330\.0/);
-    assert.match(failure.message, /nothing was started/);
+    const unverified = await checkRunnerVersion(ctx);
+    assert.equal(unverified.action.kind, 'release-unverified');
+    assert.equal(unverified.escalations[0]?.trigger, 'unverified');
+    assert.match(unverified.escalations[0]?.message ?? '', /linux-(x64|arm64) archive does not match/);
     await assert.rejects(
       stack.client.workflow.getHandle(runnerRolloutWorkflowId(fleet.project, '2.330.0')).describe(),
       /not found/i,

@@ -1,8 +1,7 @@
 /**
- * Typed activity mocks for workflow tests: `RolloutActivities` over an in-memory fleet of MIGs. Mutations follow
- * the MIG semantics the workflows rely on (one `base` version before a canary, idempotent re-application), every
- * call is logged in order, and tests inject faults (unhealthy canaries, runners that never come up, failing
- * calls) or hold a call open to act while it is in flight.
+ * Typed activity mocks for workflow tests: `RolloutActivities` over a {@link FakeFleet}. Mutations follow the MIG
+ * semantics the workflows rely on (one `base` version before a canary, idempotent re-application), and every call
+ * goes through the fleet, which logs it and applies the faults and holds the test asked for.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type {
@@ -10,436 +9,208 @@ import type {
   CanaryObservations,
   ConvergenceProgress,
   DrainResult,
-  MigLocator,
-  MigSnapshot,
-  MigUpdateResult,
-  MigVersion,
   RolloutActivities,
-  RunnerInfo,
-} from '../../activities/types.js';
-import { migNameOf, selectMigRefs, templateNameFor, versionTemplates } from '../../runner-config/matrix.js';
-import type { AutoscalingBounds, FleetDefinition, MigRef } from '../../runner-config/types.js';
+} from '../../activities/contract.js';
+import { migNameOf, selectMigRefs, versionTemplates } from '../../runner-config/matrix.js';
+import type { FakeFleet, FakeMig } from './fake-fleet.js';
 
-export const OLD_VERSION = '1111111111-old';
-export const NEW_VERSION = '2222222222-new';
-
-/**
- * Two groups × (cpu: canary, a100: direct with first region us-central1); prod in 2 regions, testing in 1. Give
- * each test its own project: per-MIG worker ids include it, so tests on one server never share a MIG.
- */
-export function testFleet(project = 'test-proj'): FleetDefinition {
+export function fakeActivities(fleet: FakeFleet): RolloutActivities {
   return {
-    project,
-    namePrefix: 'gh-runner',
-    github: { org: 'example-org', configRepo: 'example-org/ci', configRef: 'main' },
-    services: { tokenProxyUrl: 'https://proxy.invalid', selfDeleterUrl: 'https://deleter.invalid' },
-    environments: {
-      prod: {
-        name: 'prod',
-        regions: ['us-central1', 'us-west1'],
-        autoscaling: { min: 1, max: 10 },
-        testAutoscaling: { min: 1, max: 10 },
-        autoscaler: { signal: 'cpu' },
-      },
-      testing: {
-        name: 'testing',
-        regions: ['us-west1'],
-        autoscaling: { min: 0, max: 0 },
-        testAutoscaling: { min: 1, max: 10 },
-        autoscaler: { signal: 'cpu' },
-      },
+    loadFleet: async () => {
+      await fleet.enter('loadFleet');
+      return fleet.fleet;
     },
-    groups: [
-      { name: 'presubmit', trust: 'minimal', serviceAccount: 'minimal@test-proj.invalid', allowedEvents: ['push'] },
-      { name: 'postsubmit', trust: 'basic', serviceAccount: 'basic@test-proj.invalid', allowedEvents: ['push'] },
-    ],
-    types: [
-      {
-        name: 'cpu',
-        machineType: 'n1-standard-96',
-        maintenancePolicy: 'MIGRATE',
-        disk: { type: 'pd-ssd', sizeGb: 100 },
-        image: 'runner-cpu',
-        arch: 'x64',
-        rolloutPolicy: 'canary',
-        distributionShape: 'EVEN',
-      },
-      {
-        name: 'a100',
-        machineType: 'a2-highgpu-1g',
-        accelerator: { type: 'nvidia-tesla-a100', count: 1 },
-        maintenancePolicy: 'TERMINATE',
-        disk: { type: 'pd-ssd', sizeGb: 100 },
-        image: 'runner-gpu',
-        arch: 'x64',
-        rolloutPolicy: 'direct',
-        firstRegion: 'us-central1',
-        distributionShape: 'BALANCED',
-      },
-    ],
-    regions: [
-      { name: 'us-central1', zones: ['us-central1-a', 'us-central1-b'] },
-      { name: 'us-west1', zones: ['us-west1-a', 'us-west1-b'] },
-    ],
-    runner: { version: '2.319.1', archiveDigests: { x64: 'aa', arm64: 'bb' } },
-    rollout: { defaultSoak: '3 days', canarySize: 1 },
+    workerActivitySlots: async () => {
+      await fleet.enter('workerActivitySlots');
+      return null;
+    },
+    selectMigs: async (selection) => {
+      await fleet.enter('selectMigs', undefined, selection.environment);
+      return selectMigRefs(fleet.fleet, selection)
+        .map((ref) => fleet.migs.get(migNameOf(fleet.fleet, ref)))
+        .filter((mig): mig is FakeMig => mig !== undefined)
+        .map((mig) => fleet.snapshot(mig));
+    },
+    missingTemplates: async (names) => {
+      await fleet.enter('missingTemplates');
+      return names.filter((name) => !fleet.templates.has(name));
+    },
+    createTemplates: async ({ version }) => {
+      await fleet.enter('createTemplates', undefined, version);
+      const created: string[] = [];
+      const existing: string[] = [];
+      for (const { name } of versionTemplates(fleet.fleet, version)) {
+        (fleet.templates.has(name) ? existing : created).push(name);
+        fleet.templates.add(name);
+      }
+      return { created, existing };
+    },
+    canaryMig: async ({ mig: locator, template, canarySize, surge }) => {
+      await fleet.enter('canaryMig', locator.name, template);
+      const mig = fleet.mig(locator.name);
+      const canary = mig.versions.find((version) => version.name === 'canary');
+      if (canary?.instanceTemplate === template) return fleet.updateResult(mig, false);
+      if (mig.versions.length !== 1 || mig.versions[0]?.name !== 'base') {
+        throw fleet.precondition(`${mig.name} must have exactly one base version`);
+      }
+      mig.versions = [
+        ...mig.versions,
+        { name: 'canary', instanceTemplate: template, targetSize: { fixed: canarySize } },
+      ];
+      if (surge === true && !fleet.notSurgeable.has(mig.name)) {
+        // Room by a surge: the autoscaler's min above the MIG's size, and the new VM on the canary.
+        const surgedTo = mig.instances.length + canarySize;
+        mig.autoscaling = { min: surgedTo, max: Math.max(mig.autoscaling.max, surgedTo) };
+        mig.instances.push(...Array.from({ length: canarySize }, () => template));
+        return { ...fleet.updateResult(mig, true), surgedTo };
+      }
+      for (let index = 0; index < Math.min(canarySize, mig.instances.length); index++) mig.instances[index] = template;
+      return fleet.updateResult(mig, true);
+    },
+    promoteCanary: async ({ mig: locator, template }) => {
+      await fleet.enter('promoteCanary', locator.name, template);
+      const mig = fleet.mig(locator.name);
+      const canary = mig.versions.find((version) => version.name === 'canary');
+      if (canary === undefined) {
+        if (template !== undefined && mig.versions[0]?.instanceTemplate === template) {
+          return fleet.updateResult(mig, false);
+        }
+        throw fleet.precondition(`${mig.name} has no canary to promote`);
+      }
+      mig.versions = [{ name: 'base', instanceTemplate: canary.instanceTemplate }];
+      return fleet.updateResult(mig, true);
+    },
+    rollbackCanary: async ({ mig: locator }) => {
+      await fleet.enter('rollbackCanary', locator.name);
+      const mig = fleet.mig(locator.name);
+      const base = mig.versions.find((version) => version.name === 'base');
+      if (base === undefined) throw fleet.precondition(`${mig.name} has no base version`);
+      if (mig.versions.length === 1) return fleet.updateResult(mig, false);
+      mig.versions = [base];
+      mig.instances = mig.instances.map(() => base.instanceTemplate);
+      return fleet.updateResult(mig, true);
+    },
+    directUpdate: async ({ mig: locator, template }) => {
+      await fleet.enter('directUpdate', locator.name, template);
+      const mig = fleet.mig(locator.name);
+      if (mig.versions.length === 1 && mig.versions[0]?.instanceTemplate === template) {
+        return fleet.updateResult(mig, false);
+      }
+      mig.versions = [{ name: 'base', instanceTemplate: template }];
+      // Direct updates in this fake replace instances at once (a100 MIGs hold one VM).
+      mig.instances = mig.instances.map(() => template);
+      return fleet.updateResult(mig, true);
+    },
+    getAutoscaling: async (locator) => {
+      await fleet.enter('getAutoscaling', locator.name);
+      return fleet.mig(locator.name).autoscaling;
+    },
+    surgeableAutoscaling: async (locator) => {
+      await fleet.enter('surgeableAutoscaling', locator.name);
+      return fleet.notSurgeable.has(locator.name) ? null : fleet.mig(locator.name).autoscaling;
+    },
+    setAutoscaling: async ({ mig: locator, bounds }) => {
+      await fleet.enter('setAutoscaling', locator.name, `${bounds.min}..${bounds.max}`);
+      const mig = fleet.mig(locator.name);
+      mig.autoscaling = bounds;
+      const base = mig.versions[0]?.instanceTemplate ?? '';
+      while (mig.instances.length < bounds.min) mig.instances.push(base);
+      return bounds;
+    },
+    listRunners: async ({ namePrefix }) => {
+      await fleet.enter('listRunners', undefined, namePrefix);
+      return [...fleet.migs.values()]
+        .filter((mig) => mig.name.startsWith(namePrefix))
+        .flatMap((mig) => fleet.runners(mig));
+    },
+    waitForRunners: async ({ mig: locator, template, count }) => {
+      await fleet.enter('waitForRunners', locator.name, template);
+      if (fleet.runnersNeverReady.has(locator.name)) {
+        throw ApplicationFailure.nonRetryable(
+          `only 0 of ${count} runners on ${template} came online in ${locator.name}`,
+          'WAIT_TIMED_OUT',
+        );
+      }
+      return count;
+    },
+    waitForMigStable: async (locator) => {
+      await fleet.enter('waitForMigStable', locator.name);
+      return fleet.snapshot(fleet.mig(locator.name));
+    },
+    drainIdleRunners: async ({ mig: locator, keepTemplate, dryRun }): Promise<DrainResult> => {
+      await fleet.enter('drainIdleRunners', locator.name, keepTemplate);
+      const mig = fleet.mig(locator.name);
+      const drained: string[] = [];
+      if (keepTemplate === undefined) {
+        drained.push(...mig.instances.map((_, index) => `${mig.name}-${index}`));
+        if (dryRun !== true) mig.instances = mig.instances.slice(0, mig.autoscaling.min);
+      } else {
+        const base = mig.versions[0]?.instanceTemplate ?? keepTemplate;
+        for (let index = 0; index < mig.instances.length && drained.length < fleet.drainBatch; index++) {
+          if (mig.instances[index] === keepTemplate) continue;
+          drained.push(`${mig.name}-${index}`);
+          // The MIG recreates a drained VM on its current template.
+          if (dryRun !== true) mig.instances[index] = base;
+        }
+      }
+      return { mig: locator, drained, skippedBusy: [], removedStuck: [] };
+    },
+    canaryHealth: async ({ mig: locator, canaryTemplate, previous }): Promise<CanaryHealth> => {
+      await fleet.enter('canaryHealth', locator.name);
+      const seen = fleet.healthChecks.filter((check) => check.mig === locator.name).length;
+      const observations: CanaryObservations = {
+        vms: [
+          ...(previous?.vms ?? []),
+          ...Array.from({ length: fleet.canaryVmsPerCheck }, (_, index) => ({
+            name: `${locator.name}-canary-${seen}-${index}`,
+            lives: [new Date(0).toISOString()],
+            registered: true,
+          })),
+        ],
+      };
+      fleet.healthChecks.push({ mig: locator.name, previous, returned: observations });
+      const mig = fleet.mig(locator.name);
+      const canaryInstances = mig.instances.filter((template) => template === canaryTemplate).length;
+      const unhealthy = fleet.unhealthy.has(mig.name);
+      if (unhealthy) mig.recreations += 1;
+      return {
+        mig: locator,
+        healthy: !unhealthy,
+        problems: unhealthy ? [`canary VM recreated ${mig.recreations} times since the canary started (bootloop)`] : [],
+        canaryInstances,
+        canaryRunnersOnline: unhealthy ? 0 : canaryInstances,
+        canaryRecreations: mig.recreations,
+        canaryJobs: { succeeded: unhealthy ? 0 : 5, failed: unhealthy ? 3 : 0 },
+        baseJobs: { succeeded: 20, failed: 0 },
+        observations,
+      };
+    },
+    convergence: async ({ mig: locator, targetTemplate }): Promise<ConvergenceProgress> => {
+      await fleet.enter('convergence', locator.name);
+      const mig = fleet.mig(locator.name);
+      const onTarget = mig.instances.filter((template) => template === targetTemplate).length;
+      return {
+        mig: locator,
+        targetTemplate,
+        instancesOnTarget: onTarget,
+        instancesTotal: mig.instances.length,
+        runnersOnTarget: onTarget,
+        runnersOld: mig.instances.length - onTarget,
+        versionTargetReached: fleet.targetReached(mig),
+        isStable: mig.isStable,
+      };
+    },
+    latestRunnerRelease: async () => {
+      await fleet.enter('latestRunnerRelease');
+      return null;
+    },
+    verifyRunnerArchive: async ({ url }) => {
+      await fleet.enter('verifyRunnerArchive', undefined, url);
+      throw ApplicationFailure.nonRetryable(`the fake fleet serves no archive at ${url}`, 'INVALID_REQUEST');
+    },
+    describeRollouts: async ({ workflowIds }) => {
+      await fleet.enter('describeRollouts');
+      return workflowIds.map((workflowId) => ({ workflowId, status: 'not-found' as const }));
+    },
   };
-}
-
-export interface FakeMig {
-  readonly name: string;
-  readonly region: string;
-  readonly ref: MigRef;
-  versions: MigVersion[];
-  autoscaling: AutoscalingBounds;
-  /** Template of each instance; every instance runs one idle, online runner. */
-  instances: string[];
-  isStable: boolean;
-  recreations: number;
-}
-
-export interface FakeCall {
-  readonly activity: keyof RolloutActivities;
-  readonly mig?: string;
-  readonly detail?: string;
-}
-
-const MUTATIONS: ReadonlySet<keyof RolloutActivities> = new Set<keyof RolloutActivities>([
-  'canaryMig',
-  'promoteCanary',
-  'rollbackCanary',
-  'directUpdate',
-  'setAutoscaling',
-  'drainIdleRunners',
-  'createTemplates',
-]);
-
-/** One canaryHealth call: the observations it was given and the ones it returned. */
-export interface FakeHealthCheck {
-  readonly mig: string;
-  readonly previous: CanaryObservations | undefined;
-  readonly returned: CanaryObservations;
-}
-
-export class FakeFleet {
-  readonly fleet: FleetDefinition;
-  readonly migs = new Map<string, FakeMig>();
-  readonly templates = new Set<string>();
-  readonly calls: FakeCall[] = [];
-  /** MIGs whose canary (or direct update) reports unhealthy from now on. */
-  readonly unhealthy = new Set<string>();
-  /** MIGs whose new runners never register. */
-  readonly runnersNeverReady = new Set<string>();
-  /** Remaining failures per `activity:mig` key. */
-  readonly failures = new Map<string, number>();
-  /** Every canaryHealth call in order, with the observations passed in and out. */
-  readonly healthChecks: FakeHealthCheck[] = [];
-  /** New canary VMs each health check reports having seen (ephemeral VMs come and go between checks). */
-  canaryVmsPerCheck = 1;
-  /** Old instances one drain replaces (so convergence takes a few rounds). */
-  drainBatch = 1;
-  private readonly holds = new Map<string, { reached: () => void; released: Promise<void>; reachedP: Promise<void> }>();
-
-  constructor(fleet: FleetDefinition = testFleet()) {
-    this.fleet = fleet;
-    for (const version of [OLD_VERSION, NEW_VERSION]) {
-      for (const template of versionTemplates(fleet, version)) this.templates.add(template.name);
-    }
-    for (const environment of ['prod', 'testing'] as const) {
-      for (const ref of selectMigRefs(fleet, { environment, regions: 'all', groups: 'all', types: 'all' })) {
-        const name = migNameOf(fleet, ref);
-        const size = environment === 'testing' ? 0 : ref.type === 'a100' ? 1 : 3;
-        const template = templateNameFor(fleet, ref, OLD_VERSION);
-        this.migs.set(name, {
-          name,
-          region: ref.region,
-          ref,
-          versions: [{ name: 'base', instanceTemplate: template }],
-          autoscaling: fleet.environments[environment].autoscaling,
-          instances: Array.from({ length: size }, () => template),
-          isStable: true,
-          recreations: 0,
-        });
-      }
-    }
-  }
-
-  mig(name: string): FakeMig {
-    const mig = this.migs.get(name);
-    if (mig === undefined) throw new Error(`no fake MIG ${name}`);
-    return mig;
-  }
-
-  migName(ref: MigRef): string {
-    return migNameOf(this.fleet, ref);
-  }
-
-  template(ref: Pick<MigRef, 'group' | 'type'>, version: string): string {
-    return templateNameFor(this.fleet, { environment: 'prod', region: 'us-central1', ...ref }, version);
-  }
-
-  mutationCalls(): FakeCall[] {
-    return this.calls.filter((call) => MUTATIONS.has(call.activity));
-  }
-
-  /**
-   * Makes the next call of `activity` (on `mig`, if given) wait until `release()`; `reached` resolves when it
-   * started. Held activities stop the time-skipping server from skipping, so tests can act while they run.
-   */
-  hold(activity: keyof RolloutActivities, mig?: string): { reached: Promise<void>; release: () => void } {
-    let release!: () => void;
-    let reached!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const reachedP = new Promise<void>((resolve) => (reached = resolve));
-    this.holds.set(`${activity}:${mig ?? '*'}`, { reached, released, reachedP });
-    return { reached: reachedP, release };
-  }
-
-  private async enter(activity: keyof RolloutActivities, mig?: string, detail?: string): Promise<void> {
-    this.calls.push({ activity, ...(mig === undefined ? {} : { mig }), ...(detail === undefined ? {} : { detail }) });
-    for (const key of [`${activity}:${mig ?? '*'}`, `${activity}:*`]) {
-      const hold = this.holds.get(key);
-      if (hold !== undefined) {
-        this.holds.delete(key);
-        hold.reached();
-        await hold.released;
-      }
-    }
-    const failureKey = `${activity}:${mig ?? '*'}`;
-    const remaining = this.failures.get(failureKey) ?? 0;
-    if (remaining > 0) {
-      this.failures.set(failureKey, remaining - 1);
-      throw ApplicationFailure.nonRetryable(`injected failure of ${activity} on ${mig ?? 'fleet'}`, 'UNAVAILABLE');
-    }
-  }
-
-  private snapshot(mig: FakeMig): MigSnapshot {
-    const instancesByTemplate: Record<string, number> = {};
-    for (const template of mig.instances) instancesByTemplate[template] = (instancesByTemplate[template] ?? 0) + 1;
-    return {
-      name: mig.name,
-      region: mig.region,
-      ref: mig.ref,
-      versions: mig.versions.map((version) => ({ ...version })),
-      targetSize: mig.instances.length,
-      isStable: mig.isStable,
-      versionTargetReached: this.targetReached(mig),
-      fingerprint: `fp-${this.calls.length}`,
-      distributionShape: mig.ref.type === 'a100' ? 'BALANCED' : 'EVEN',
-      instancesByTemplate,
-    };
-  }
-
-  private targetReached(mig: FakeMig): boolean {
-    const base = mig.versions.find((version) => version.name === 'base')?.instanceTemplate;
-    return mig.versions.length === 1 && mig.instances.every((template) => template === base);
-  }
-
-  private updateResult(mig: FakeMig, applied: boolean): MigUpdateResult {
-    return { mig: { region: mig.region, name: mig.name }, applied, versions: mig.versions.map((v) => ({ ...v })) };
-  }
-
-  private precondition(message: string): ApplicationFailure {
-    return ApplicationFailure.nonRetryable(message, 'PRECONDITION_FAILED');
-  }
-
-  activities(): RolloutActivities {
-    return {
-      loadFleet: async () => {
-        await this.enter('loadFleet');
-        return this.fleet;
-      },
-      selectMigs: async (selection) => {
-        await this.enter('selectMigs', undefined, selection.environment);
-        return selectMigRefs(this.fleet, selection)
-          .map((ref) => this.migs.get(migNameOf(this.fleet, ref)))
-          .filter((mig): mig is FakeMig => mig !== undefined)
-          .map((mig) => this.snapshot(mig));
-      },
-      missingTemplates: async (names) => {
-        await this.enter('missingTemplates');
-        return names.filter((name) => !this.templates.has(name));
-      },
-      createTemplates: async ({ version }) => {
-        await this.enter('createTemplates', undefined, version);
-        const created: string[] = [];
-        const existing: string[] = [];
-        for (const { name } of versionTemplates(this.fleet, version)) {
-          (this.templates.has(name) ? existing : created).push(name);
-          this.templates.add(name);
-        }
-        return { created, existing };
-      },
-      canaryMig: async ({ mig: locator, template, canarySize }) => {
-        await this.enter('canaryMig', locator.name, template);
-        const mig = this.mig(locator.name);
-        const canary = mig.versions.find((version) => version.name === 'canary');
-        if (canary?.instanceTemplate === template) return this.updateResult(mig, false);
-        if (mig.versions.length !== 1 || mig.versions[0]?.name !== 'base') {
-          throw this.precondition(`${mig.name} must have exactly one base version`);
-        }
-        mig.versions = [
-          ...mig.versions,
-          { name: 'canary', instanceTemplate: template, targetSize: { fixed: canarySize } },
-        ];
-        for (let index = 0; index < Math.min(canarySize, mig.instances.length); index++)
-          mig.instances[index] = template;
-        return this.updateResult(mig, true);
-      },
-      promoteCanary: async ({ mig: locator, template }) => {
-        await this.enter('promoteCanary', locator.name, template);
-        const mig = this.mig(locator.name);
-        const canary = mig.versions.find((version) => version.name === 'canary');
-        if (canary === undefined) {
-          if (template !== undefined && mig.versions[0]?.instanceTemplate === template) {
-            return this.updateResult(mig, false);
-          }
-          throw this.precondition(`${mig.name} has no canary to promote`);
-        }
-        mig.versions = [{ name: 'base', instanceTemplate: canary.instanceTemplate }];
-        return this.updateResult(mig, true);
-      },
-      rollbackCanary: async ({ mig: locator }) => {
-        await this.enter('rollbackCanary', locator.name);
-        const mig = this.mig(locator.name);
-        const base = mig.versions.find((version) => version.name === 'base');
-        if (base === undefined) throw this.precondition(`${mig.name} has no base version`);
-        if (mig.versions.length === 1) return this.updateResult(mig, false);
-        mig.versions = [base];
-        mig.instances = mig.instances.map(() => base.instanceTemplate);
-        return this.updateResult(mig, true);
-      },
-      directUpdate: async ({ mig: locator, template }) => {
-        await this.enter('directUpdate', locator.name, template);
-        const mig = this.mig(locator.name);
-        if (mig.versions.length === 1 && mig.versions[0]?.instanceTemplate === template) {
-          return this.updateResult(mig, false);
-        }
-        mig.versions = [{ name: 'base', instanceTemplate: template }];
-        // Direct updates in this fake replace instances at once (a100 MIGs hold one VM).
-        mig.instances = mig.instances.map(() => template);
-        return this.updateResult(mig, true);
-      },
-      getAutoscaling: async (locator) => {
-        await this.enter('getAutoscaling', locator.name);
-        return this.mig(locator.name).autoscaling;
-      },
-      setAutoscaling: async ({ mig: locator, bounds }) => {
-        await this.enter('setAutoscaling', locator.name, `${bounds.min}..${bounds.max}`);
-        const mig = this.mig(locator.name);
-        mig.autoscaling = bounds;
-        const base = mig.versions[0]?.instanceTemplate ?? '';
-        while (mig.instances.length < bounds.min) mig.instances.push(base);
-        return bounds;
-      },
-      listRunners: async ({ namePrefix }) => {
-        await this.enter('listRunners', undefined, namePrefix);
-        return [...this.migs.values()]
-          .filter((mig) => mig.name.startsWith(namePrefix))
-          .flatMap((mig) => this.runners(mig));
-      },
-      waitForRunners: async ({ mig: locator, template, count }) => {
-        await this.enter('waitForRunners', locator.name, template);
-        if (this.runnersNeverReady.has(locator.name)) {
-          throw ApplicationFailure.nonRetryable(
-            `only 0 of ${count} runners on ${template} came online in ${locator.name}`,
-            'WAIT_TIMED_OUT',
-          );
-        }
-        return count;
-      },
-      waitForMigStable: async (locator) => {
-        await this.enter('waitForMigStable', locator.name);
-        return this.snapshot(this.mig(locator.name));
-      },
-      drainIdleRunners: async ({ mig: locator, keepTemplate, dryRun }): Promise<DrainResult> => {
-        await this.enter('drainIdleRunners', locator.name, keepTemplate);
-        const mig = this.mig(locator.name);
-        const drained: string[] = [];
-        if (keepTemplate === undefined) {
-          drained.push(...mig.instances.map((_, index) => `${mig.name}-${index}`));
-          if (dryRun !== true) mig.instances = mig.instances.slice(0, mig.autoscaling.min);
-        } else {
-          const base = mig.versions[0]?.instanceTemplate ?? keepTemplate;
-          for (let index = 0; index < mig.instances.length && drained.length < this.drainBatch; index++) {
-            if (mig.instances[index] === keepTemplate) continue;
-            drained.push(`${mig.name}-${index}`);
-            // The MIG recreates a drained VM on its current template.
-            if (dryRun !== true) mig.instances[index] = base;
-          }
-        }
-        return { mig: locator, drained, skippedBusy: [], removedStuck: [] };
-      },
-      canaryHealth: async ({ mig: locator, canaryTemplate, previous }): Promise<CanaryHealth> => {
-        await this.enter('canaryHealth', locator.name);
-        const seen = this.healthChecks.filter((check) => check.mig === locator.name).length;
-        const observations: CanaryObservations = {
-          vms: [
-            ...(previous?.vms ?? []),
-            ...Array.from({ length: this.canaryVmsPerCheck }, (_, index) => ({
-              name: `${locator.name}-canary-${seen}-${index}`,
-              lives: [new Date(0).toISOString()],
-              registered: true,
-            })),
-          ],
-        };
-        this.healthChecks.push({ mig: locator.name, previous, returned: observations });
-        const mig = this.mig(locator.name);
-        const canaryInstances = mig.instances.filter((template) => template === canaryTemplate).length;
-        const unhealthy = this.unhealthy.has(mig.name);
-        if (unhealthy) mig.recreations += 1;
-        return {
-          mig: locator,
-          healthy: !unhealthy,
-          problems: unhealthy
-            ? [`canary VM recreated ${mig.recreations} times since the canary started (bootloop)`]
-            : [],
-          canaryInstances,
-          canaryRunnersOnline: unhealthy ? 0 : canaryInstances,
-          canaryRecreations: mig.recreations,
-          canaryJobs: { succeeded: unhealthy ? 0 : 5, failed: unhealthy ? 3 : 0 },
-          baseJobs: { succeeded: 20, failed: 0 },
-          observations,
-        };
-      },
-      convergence: async ({ mig: locator, targetTemplate }): Promise<ConvergenceProgress> => {
-        await this.enter('convergence', locator.name);
-        const mig = this.mig(locator.name);
-        const onTarget = mig.instances.filter((template) => template === targetTemplate).length;
-        return {
-          mig: locator,
-          targetTemplate,
-          instancesOnTarget: onTarget,
-          instancesTotal: mig.instances.length,
-          runnersOnTarget: onTarget,
-          runnersOld: mig.instances.length - onTarget,
-          versionTargetReached: this.targetReached(mig),
-          isStable: mig.isStable,
-        };
-      },
-      latestRunnerRelease: async () => {
-        await this.enter('latestRunnerRelease');
-        return null;
-      },
-      verifyRunnerArchive: async ({ url }) => {
-        await this.enter('verifyRunnerArchive', undefined, url);
-        throw ApplicationFailure.nonRetryable(`the fake fleet serves no archive at ${url}`, 'INVALID_REQUEST');
-      },
-    };
-  }
-
-  private runners(mig: FakeMig): RunnerInfo[] {
-    return mig.instances.map((template, index) => ({
-      id: index + 1,
-      name: `${mig.name}-${index}`,
-      online: true,
-      busy: false,
-      labels: [`template=${template}`],
-    }));
-  }
-
-  locator(name: string): MigLocator {
-    const mig = this.mig(name);
-    return { region: mig.region, name: mig.name };
-  }
 }

@@ -1,12 +1,12 @@
-import type { MigState } from '../../workflows/rollout-contract.js';
+import type { MigProgress } from '../../workflows/rollout-contract.js';
 
 /** A rollout's record of one prod MIG of one instance, going from template `old` to `new`. */
 export function migState(
   name: string,
-  role: MigState['role'],
-  phase: MigState['phase'],
-  overrides: Partial<MigState> = {},
-): MigState {
+  role: MigProgress['role'],
+  phase: MigProgress['phase'],
+  overrides: Partial<MigProgress> = {},
+): MigProgress {
   return {
     name,
     region: 'us-west1',

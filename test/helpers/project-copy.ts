@@ -15,12 +15,15 @@ const SOURCES = [
   'package.json',
   'bin',
   'cli',
+  'config',
   'activities',
   'runner-config',
   'simulator',
   'worker',
   'workflows',
   'workflow-check',
+  'devstack',
+  'webhooks',
 ];
 const RUN_TIMEOUT_MS = 60_000;
 

@@ -3,6 +3,7 @@
  * polling the status query until the rollout reaches a point (queries never advance time-skipping time).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { afterEach, before, beforeEach } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -17,8 +18,9 @@ import {
   type RolloutInput,
   type RolloutState,
 } from '../../workflows/rollout-contract.js';
-import { FakeFleet, NEW_VERSION, testFleet } from './fake-activities.js';
-import { uniqueNames } from './temporal.js';
+import { fakeActivities } from './fake-activities.js';
+import { FakeFleet, NEW_VERSION, testFleet } from './fake-fleet.js';
+import { startTimeSkippingServer, uniqueNames } from './temporal.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
@@ -56,6 +58,42 @@ export async function rolloutWorkflowBundle(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
 }
 
+export interface RolloutServer {
+  /** The running test's time-skipping server. */
+  readonly env: TestWorkflowEnvironment;
+  /** The rollout workflows, bundled once for the file. */
+  readonly bundle: WorkflowBundle;
+}
+
+/**
+ * A time-skipping server for each test of the file: on a shared one, time skipping stalled after some tests (one
+ * continued as new, one ended in a failed preflight) and the next test's handle.result() waited forever.
+ */
+export function perTestServer(): RolloutServer {
+  let env: TestWorkflowEnvironment | undefined;
+  let bundle: WorkflowBundle | undefined;
+  before(async () => {
+    bundle = await rolloutWorkflowBundle();
+  });
+  beforeEach(async () => {
+    env = await startTimeSkippingServer();
+  });
+  afterEach(async () => {
+    await env?.teardown();
+    env = undefined;
+  });
+  return {
+    get env() {
+      if (env === undefined) throw new Error('the time-skipping server runs only during a test');
+      return env;
+    },
+    get bundle() {
+      if (bundle === undefined) throw new Error('the workflow bundle is built before the first test');
+      return bundle;
+    },
+  };
+}
+
 /** Runs `fn` while a worker serves the rollout workflows with the fake fleet's activities. */
 export async function withRolloutWorker<T>(
   env: TestWorkflowEnvironment,
@@ -69,7 +107,7 @@ export async function withRolloutWorker<T>(
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: bundle,
-    activities: fake.activities(),
+    activities: fakeActivities(fake),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   return worker.runUntil(async () => {
@@ -92,6 +130,11 @@ async function finishMigWorkers(env: TestWorkflowEnvironment, fake: FakeFleet): 
       // Never started, or terminated by the test: nothing is left to run.
     }
   }
+}
+
+/** This fleet's per-MIG workers, started or not: the runs a rollout's signals reach in turn. */
+export function migWorkerHandles(env: TestWorkflowEnvironment, fake: FakeFleet): WorkflowHandle[] {
+  return [...fake.migs.keys()].map((name) => env.client.workflow.getHandle(migWorkflowId(fake.fleet.project, name)));
 }
 
 export interface RolloutTest {

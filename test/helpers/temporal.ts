@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment, type DevServerConfig } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 export interface TemporalBinaries {
@@ -42,26 +42,49 @@ export function temporalBinaries(): TemporalBinaries {
   return { cli, testServer };
 }
 
+/**
+ * The SDK gives an ephemeral server five seconds to answer, a limit fixed in its core; on two loaded cores a server
+ * that registers search attributes can need longer. A start that timed out (the SDK killed its process) is tried
+ * again, so a slow start is not taken for a failed test.
+ */
+async function startEphemeral(start: () => Promise<TestWorkflowEnvironment>): Promise<TestWorkflowEnvironment> {
+  installQuietRuntime();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('did not start within')) throw error;
+    }
+  }
+}
+
 /** A time-skipping test server for one test file. Always `await env.teardown()` in `after`. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
-  installQuietRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: temporalBinaries().testServer } },
-  });
+  return startEphemeral(() =>
+    TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: temporalBinaries().testServer } },
+    }),
+  );
 }
 
 /** A Temporal CLI dev server (in-memory unless dbFilename is given) for one test file. */
 export async function startDevServer(
-  options: { dbFilename?: string; ui?: boolean } = {},
+  options: {
+    dbFilename?: string;
+    ui?: boolean;
+    searchAttributes?: DevServerConfig['searchAttributes'];
+  } = {},
 ): Promise<TestWorkflowEnvironment> {
-  installQuietRuntime();
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalBinaries().cli },
-      ...(options.dbFilename === undefined ? {} : { dbFilename: options.dbFilename }),
-      ...(options.ui === undefined ? {} : { ui: options.ui }),
-    },
-  });
+  return startEphemeral(() =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalBinaries().cli },
+        ...(options.dbFilename === undefined ? {} : { dbFilename: options.dbFilename }),
+        ...(options.ui === undefined ? {} : { ui: options.ui }),
+        ...(options.searchAttributes === undefined ? {} : { searchAttributes: options.searchAttributes }),
+      },
+    }),
+  );
 }
 
 /** A task queue and workflow-id prefix unique to one test, so tests can never see each other's work. */

@@ -1,7 +1,7 @@
 /**
  * Every environment variable the CLI and worker read is documented in the README. Variables are found where
- * they are read: the keys of the configuration schemas in worker/config.ts, and `env['NAME']` lookups anywhere
- * in the production folders.
+ * they are read: the keys of the configuration schemas (config/temporal.ts, worker/config.ts), and `env['NAME']`
+ * lookups anywhere in the production folders.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +9,21 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PRODUCTION = ['bin', 'cli', 'worker', 'activities', 'workflows', 'runner-config', 'simulator', 'workflow-check'];
+const PRODUCTION = [
+  'bin',
+  'cli',
+  'config',
+  'worker',
+  'activities',
+  'workflows',
+  'runner-config',
+  'simulator',
+  'workflow-check',
+  'devstack',
+  'webhooks',
+];
+/** The modules whose zod schemas list the variables they read. */
+const CONFIG_SCHEMAS = ['config/temporal.ts', 'worker/config.ts'];
 /** The operating system's own variables, documented by it. */
 const OS_VARIABLES = new Set(['HOME', 'PATH', 'XDG_CACHE_HOME']);
 
@@ -21,8 +35,10 @@ function sourceFiles(dir: string): string[] {
 
 function variablesRead(): Set<string> {
   const names = new Set<string>();
-  const config = readFileSync(join(ROOT, 'worker/config.ts'), 'utf8');
-  for (const [, name = ''] of config.matchAll(/^ {2}([A-Z][A-Z0-9_]*): optional/gm)) names.add(name);
+  for (const schema of CONFIG_SCHEMAS) {
+    const config = readFileSync(join(ROOT, schema), 'utf8');
+    for (const [, name = ''] of config.matchAll(/^ {2}([A-Z][A-Z0-9_]*): optional/gm)) names.add(name);
+  }
   for (const file of PRODUCTION.flatMap(sourceFiles)) {
     for (const [, name = ''] of readFileSync(file, 'utf8').matchAll(/\benv\[['"]([A-Z][A-Z0-9_]*)['"]\]/g)) {
       if (!OS_VARIABLES.has(name)) names.add(name);

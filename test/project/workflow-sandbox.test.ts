@@ -6,7 +6,7 @@ import { ESLint } from 'eslint';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 // Linted as if it were this existing workflow file, so the project's real eslint.config.js decides.
 const workflowFile = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-const activityFile = fileURLToPath(new URL('../../activities/types.ts', import.meta.url));
+const activityFile = fileURLToPath(new URL('../../activities/contract.ts', import.meta.url));
 
 async function restrictedImportMessages(code: string, filePath = workflowFile): Promise<string[]> {
   const eslint = new ESLint({ cwd: repoRoot });
@@ -35,9 +35,17 @@ test('workflow files may import only types from activities, worker and cli', asy
   assert.match(valueImport[0] ?? '', /only types from activities/);
 
   const typeImport = await restrictedImportMessages(
-    "import type { RolloutActivities } from '../activities/types.js';\nexport type Proxy = RolloutActivities;\n",
+    "import type { RolloutActivities } from '../activities/contract.js';\nexport type Proxy = RolloutActivities;\n",
   );
   assert.deepEqual(typeImport, []);
+});
+
+test('workflow files may import only types from config', async () => {
+  const valueImport = await restrictedImportMessages(
+    "import { loadTemporalConfig } from '../config/temporal.js';\nexport const load = loadTemporalConfig;\n",
+  );
+  assert.equal(valueImport.length, 1);
+  assert.match(valueImport[0] ?? '', /only types from .*config\//);
 });
 
 test('the restriction applies to workflows only', async () => {
@@ -46,4 +54,25 @@ test('the restriction applies to workflows only', async () => {
     activityFile,
   );
   assert.deepEqual(messages, []);
+});
+
+test('the webhook receiver may import only types from the layers that hold credentials', async () => {
+  const receiverFile = fileURLToPath(new URL('../../webhooks/receiver.ts', import.meta.url));
+  const valueImport = await restrictedImportMessages(
+    "import { createActivities } from '../activities/index.js';\nexport const factory = createActivities;\n",
+    receiverFile,
+  );
+  assert.equal(valueImport.length, 1);
+  assert.match(valueImport[0] ?? '', /webhook receiver may import only types/);
+  const workflowImport = await restrictedImportMessages(
+    "import { DeliveryHandler } from '../webhooks/deliveries.js';\nexport const handler = DeliveryHandler;\n",
+  );
+  assert.equal(workflowImport.length, 1);
+  assert.deepEqual(
+    await restrictedImportMessages(
+      "import { poolOfJob } from '../runner-config/pools.js';\nexport const place = poolOfJob;\n",
+      receiverFile,
+    ),
+    [],
+  );
 });

@@ -7,14 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { EndpointFault } from '../../simulator/index.js';
+import { seedVersionTemplates } from '../../devstack/simulator.js';
+import { SIMULATOR_ACTIVITY_TIMING } from '../../devstack/timing.js';
+import { startRollout } from '../../testbed/rollouts.js';
 import {
-  E2E_ACTIVITY_TIMING,
-  createVersionTemplates,
   effectivePatchesByMig,
   fleetOutcome,
   jobsKilledByTheEngine,
   startE2eStack,
-  startRollout,
   type E2eStack,
 } from '../helpers/e2e-stack.js';
 import { FULL, SCENARIO_SIMULATOR, expectedOutcome, rolloutOutcome, rolloutState, scenarioInput } from './scenario.js';
@@ -56,7 +56,7 @@ before(async () => {
   // Reads retried within an attempt pause a second first in production; a tenth here, as polls are compressed.
   stack = await startE2eStack({
     simulator: SCENARIO_SIMULATOR,
-    activityTiming: { ...E2E_ACTIVITY_TIMING, callRetryDelayMs: 100 },
+    activityTiming: { ...SIMULATOR_ACTIVITY_TIMING, callRetryDelayMs: 100 },
   });
 });
 after(async () => {
@@ -65,7 +65,7 @@ after(async () => {
 
 test('10% of API calls fail and all are slower: the rollout completes with the clean result', async (t) => {
   const version = 'fa17fa17fa-flt';
-  createVersionTemplates(stack.simulator, version);
+  seedVersionTemplates(stack.simulator, version);
   const before = fleetOutcome(stack.simulator);
   stack.simulator.control.setFaults({
     endpoints: [...failures('compute', FAILURE_RATE), ...failures('github', FAILURE_RATE)],

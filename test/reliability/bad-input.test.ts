@@ -9,8 +9,8 @@ import { after, before, test } from 'node:test';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_FLEET_PATH, loadFleetFile } from '../../runner-config/default-fleet.js';
+import { ROLLOUT_WORKFLOW_TYPE, type RolloutInput } from '../../workflows/rollout-contract.js';
 import {
-  ROLLOUT_WORKFLOW_TYPE,
   abortUpdate,
   approveSignal,
   approveUpdate,
@@ -19,17 +19,12 @@ import {
   resumeUpdate,
   rollbackUpdate,
   type ApproveRequest,
-  type RolloutInput,
-} from '../../workflows/rollout-contract.js';
+} from '../../workflows/rollout-controls-contract.js';
 import { runRollout } from '../cli/run-cli.js';
-import {
-  createVersionTemplates,
-  fleetChanges,
-  scratchPath,
-  startE2eStack,
-  startRollout,
-  type E2eStack,
-} from '../helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../../devstack/simulator.js';
+import { startRollout } from '../../testbed/rollouts.js';
+import { scratchPath } from '../../testbed/workflow-bundle.js';
+import { fleetChanges, startE2eStack, type E2eStack } from '../helpers/e2e-stack.js';
 import { OPERATOR, SCENARIO_SIMULATOR, rolloutState, scenarioInput } from './scenario.js';
 
 let stack: E2eStack;
@@ -260,7 +255,7 @@ test('so far nothing reached the fleet: the simulator logged no change', () => {
 
 test('bad update and signal payloads to a running rollout are rejected with the reason and change nothing', async (t) => {
   const version = '0123456789-upd';
-  createVersionTemplates(stack.simulator, version);
+  seedVersionTemplates(stack.simulator, version);
   const handle = await startRollout(
     stack,
     scenarioInput(version, { environments: ['testing'], groups: 'presubmit', types: 'cpu' }),

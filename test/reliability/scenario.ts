@@ -9,21 +9,16 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { SimulatorOptions } from '../../simulator/index.js';
 import {
-  approveUpdate,
   migWorkflowId,
   statusQuery,
   type ApprovalStage,
-  type ControlAck,
   type RolloutInput,
   type RolloutState,
 } from '../../workflows/rollout-contract.js';
-import {
-  E2E_ROLLOUT_TIMING,
-  fleetOutcome,
-  type E2eStack,
-  type MigOutcome,
-  type RolloutHandle,
-} from '../helpers/e2e-stack.js';
+import { approveUpdate, type ControlAck } from '../../workflows/rollout-controls-contract.js';
+import { COMPRESSED_ROLLOUT_TIMING } from '../../devstack/timing.js';
+import type { RolloutHandle } from '../../testbed/rollouts.js';
+import { fleetOutcome, type E2eStack, type MigOutcome } from '../helpers/e2e-stack.js';
 
 export const FULL = process.env['ROLLOUT_RELIABILITY_FULL'] === '1';
 
@@ -55,7 +50,7 @@ export function scenarioInput(version: string, overrides: Partial<RolloutInput> 
     soak: FULL ? '30 seconds' : '3 seconds',
     regions: FULL ? 'all' : 'us-west1',
     groups: FULL ? 'all' : 'presubmit',
-    timing: E2E_ROLLOUT_TIMING,
+    timing: COMPRESSED_ROLLOUT_TIMING,
     ...overrides,
   };
 }
@@ -107,6 +102,32 @@ export async function sendUpdate<Request>(
 
 export function approve(handle: RolloutHandle, stage: ApprovalStage, updateId: string): Promise<ControlAck> {
   return sendUpdate(handle, approveUpdate, { stage, identity: OPERATOR, reason: `${stage} looks healthy` }, updateId);
+}
+
+/**
+ * Approves a gate the status showed pending, as an operator would after a killed worker. A query can answer from
+ * a workflow task the killed worker finished but never completed; the next worker runs that task again with the
+ * approval in it, and an activation applies updates before activity results, so the approval meets the state
+ * before the gate opened and is refused as not pending. The operator approves again, and so does this, with the
+ * same id: a refused update leaves nothing in history.
+ */
+export async function approvePendingGate(
+  handle: RolloutHandle,
+  stage: ApprovalStage,
+  updateId: string,
+): Promise<ControlAck> {
+  const deadline = Date.now() + UPDATE_RETRY_MS;
+  for (;;) {
+    try {
+      return await approve(handle, stage, updateId);
+    } catch (error) {
+      const notOpenYet =
+        error instanceof WorkflowUpdateFailedError &&
+        error.cause?.message.startsWith(`no ${stage} approval is pending`) === true;
+      if (!notOpenYet || Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
 }
 
 /** Approves each gate once as it opens, until the rollout ends; returns the update ids sent. */

@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resumeUpdate } from '../../workflows/rollout-contract.js';
-import { createVersionTemplates, startE2eStack, startRollout, type E2eStack } from '../helpers/e2e-stack.js';
+import { resumeUpdate } from '../../workflows/rollout-controls-contract.js';
+import { seedVersionTemplates } from '../../devstack/simulator.js';
+import { startRollout } from '../../testbed/rollouts.js';
+import { startE2eStack, type E2eStack } from '../helpers/e2e-stack.js';
 import { OPERATOR, SCENARIO_SIMULATOR, isRunning, rolloutState, scenarioInput } from './scenario.js';
 
 const TOKEN = `ghp_${randomBytes(18).toString('hex')}`;
@@ -37,7 +39,7 @@ after(async () => {
 
 test('no secret of the worker appears in any workflow history, failure or pending state', async () => {
   const version = '5ec2e75000-sec';
-  createVersionTemplates(stack.simulator, version);
+  seedVersionTemplates(stack.simulator, version);
   stack.simulator.control.setFaults({
     endpoints: [
       // Non-retryable: the MIG step fails, its failure travels to the rollout, which pauses until resumed.

@@ -8,15 +8,10 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ENGINE_DEFECT_WORKAROUNDS } from '../../simulator/index.js';
 import type { RolloutStage } from '../../workflows/rollout-contract.js';
-import {
-  createVersionTemplates,
-  fleetOutcome,
-  scratchPath,
-  startE2eStack,
-  startRollout,
-  type E2eStack,
-  type RolloutHandle,
-} from '../helpers/e2e-stack.js';
+import { seedVersionTemplates } from '../../devstack/simulator.js';
+import { type RolloutHandle, startRollout } from '../../testbed/rollouts.js';
+import { scratchPath } from '../../testbed/workflow-bundle.js';
+import { fleetOutcome, startE2eStack, type E2eStack } from '../helpers/e2e-stack.js';
 import {
   FULL,
   SCENARIO_SIMULATOR,
@@ -48,7 +43,7 @@ after(async () => {
 
 test('the rollout resumes and completes after server restarts during the soak and during convergence', async (t) => {
   const version = '5e7e7e7e7e-rst';
-  createVersionTemplates(stack.simulator, version);
+  seedVersionTemplates(stack.simulator, version);
   const before = fleetOutcome(stack.simulator);
   const handle = await startRollout(
     stack,

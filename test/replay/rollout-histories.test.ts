@@ -1,7 +1,8 @@
 /**
- * Replays the committed histories of rollouts (and per-MIG workers) against the current workflow code: a change
- * that would break rollouts in flight fails here. Refresh the files after an intended, patched change with
- * `ROLLOUT_RECORD_HISTORIES=1 bash scripts/test test/workflows/rollout*.test.ts`.
+ * Replays the committed histories of rollouts (and per-MIG workers, and pool controllers) against the current
+ * workflow code: a change that would break runs in flight fails here. Refresh the files after an intended, patched
+ * change with `ROLLOUT_RECORD_HISTORIES=1 bash scripts/test test/workflows/rollout*.test.ts` (and
+ * `test/workflows/pool-controller*.test.ts`).
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';

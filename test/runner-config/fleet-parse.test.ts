@@ -150,6 +150,90 @@ describe('parseFleet', () => {
   });
 });
 
+describe('pools in the fleet file', () => {
+  type PoolEntry = NonNullable<FleetFile['pools']>[number];
+  const withPools = (...pools: PoolEntry[]) => editedFleet((file) => Object.assign(file, { pools }));
+
+  test('without a pools section the fleet has none; entries are normalised with warm defaulting to 0', () => {
+    const plain = parseFleet(defaultText);
+    assert.ok(plain.ok);
+    assert.equal(plain.fleet.pools, undefined);
+    assert.ok(!('pools' in plain.fleet), 'a fleet without pools is the definition it was before pools existed');
+    const result = parseFleet(
+      withPools(
+        { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'queue', min: 0, max: 8, warm: 1 },
+        { environment: 'prod', group: 'postsubmit', type: 'gpu', mode: 'queue', min: 1, max: 4 },
+        { environment: 'testing', group: 'presubmit', type: 'cpu', mode: 'off' },
+      ),
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(result.warnings, []);
+    assert.deepEqual(result.fleet.pools, [
+      { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'queue', bounds: { min: 0, max: 8 }, warm: 1 },
+      { environment: 'prod', group: 'postsubmit', type: 'gpu', mode: 'queue', bounds: { min: 1, max: 4 }, warm: 0 },
+      { environment: 'testing', group: 'presubmit', type: 'cpu', mode: 'off' },
+    ]);
+  });
+
+  test('each field a pool entry can get wrong is reported at its path', () => {
+    const errors = errorsOf(
+      withPools(
+        { environment: 'staging', group: 'presubmit', type: 'gpu', mode: 'off' } as unknown as PoolEntry,
+        { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'queue', max: 8 } as unknown as PoolEntry,
+        { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'sometimes' } as unknown as PoolEntry,
+        { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'off', min: 1 } as unknown as PoolEntry,
+        { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'queue', min: -1, max: 2 },
+      ),
+    );
+    assert.deepEqual(
+      errors.map((issue) => `${issue.path}: ${issue.message}`),
+      [
+        'pools[0].environment: Invalid option: expected one of "prod"|"testing"',
+        'pools[1].min: is required',
+        'pools[2].mode: must have mode "off" or "queue"',
+        'pools[3].min: unknown field',
+        'pools[4].min: must be 0 or more',
+      ],
+    );
+  });
+
+  test('rules: known group and type, one entry per pool, min ≤ max, warm within max', () => {
+    const errors = errorsOf(
+      withPools(
+        { environment: 'prod', group: 'nightly', type: 'tpu', mode: 'off' },
+        { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'queue', min: 5, max: 2 },
+        { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'queue', min: 0, max: 2, warm: 3 },
+      ),
+    );
+    assert.deepEqual(
+      errors.map((issue) => `${issue.path}: ${issue.message}`),
+      [
+        'pools[0].group: unknown runner group "nightly" (known: presubmit, postsubmit)',
+        'pools[0].type: unknown runner type "tpu" (known: cpu, gpu, a100, arm64)',
+        'pools[1]: min (5) is greater than max (2)',
+        'pools[2]: pool prod/presubmit/gpu is listed twice (also pools[1])',
+        'pools[2].warm: warm (3) is more than max (2): the pool can never keep that many idle',
+      ],
+    );
+  });
+
+  test('a queue pool in an environment without regions is a warning: it has no MIGs', () => {
+    const result = parseFleet(
+      editedFleet((file) => {
+        file.environments.testing.regions = [];
+        Object.assign(file, {
+          pools: [{ environment: 'testing', group: 'presubmit', type: 'cpu', mode: 'queue', min: 0, max: 2 }],
+        });
+      }),
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepEqual(
+      result.warnings.map((issue) => `${issue.path}: ${issue.message}`),
+      ['pools[0]: testing has no regions, so pool testing/presubmit/cpu has no MIGs to size'],
+    );
+  });
+});
+
 describe('loadFleetFile', () => {
   test('throws a FleetConfigError listing every problem on its own line', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fleet-'));

@@ -247,8 +247,8 @@ describe('simulator: fleet model scenarios', () => {
     }
   });
 
-  test('simulator/main.ts prints its URL and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts', '--port', '0', '--speed', '0'], {
+  test('`rollout sim` prints its URL and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['bin/rollout.js', 'sim', '--port', '0', '--speed', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -268,15 +268,15 @@ describe('simulator: fleet model scenarios', () => {
     assert.equal(code, 0);
   });
 
-  test('main.ts refuses a bad flag value with one clear line', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts', '--speed', 'fast'], {
+  test('`rollout sim` refuses a bad flag value with one clear line', async () => {
+    const child = spawn(process.execPath, ['bin/rollout.js', 'sim', '--speed', 'fast'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => (stderr += chunk));
     const [code] = (await once(child, 'exit')) as [number | null];
-    assert.equal(code, 1);
-    assert.equal(stderr, 'simulator: --speed must be a number, got "fast"\n');
+    assert.equal(code, 2);
+    assert.equal(stderr, "rollout: option '--speed <x>' argument 'fast' is invalid. must be a number, 0 or more\n");
   });
 });

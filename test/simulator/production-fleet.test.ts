@@ -44,6 +44,18 @@ describe('simulator: production behaviours of the fleet', () => {
     assert.ok((await elapsed(await open())) < 300, 'no real wait while simulated time stands still');
   });
 
+  test('callLatency runs in simulated time: a manual advance ends a call waiting at a crawling clock', async () => {
+    // 0.001 simulated seconds per real second: a read's median 80 simulated ms would hold it 80 real seconds.
+    const { sim, gce } = await open({ speed: 0.001 });
+    const started = performance.now();
+    const reading = gce.regions.get({ project: PROJECT, region: REGION });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sim.control.advance(2);
+    await reading;
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 5_000, `the read answered ${elapsed.toFixed(0)} ms after it was sent`);
+  });
+
   /** Opens the testing MIG to 0..10 and queues three jobs on its empty pool. */
   async function queueOnEmptyMig(options: SimulatorOptions): Promise<SimulatorHandle> {
     const { sim } = await open(options);

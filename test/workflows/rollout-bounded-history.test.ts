@@ -5,42 +5,23 @@
  * makes every pass cross a continue-as-new.
  */
 import assert from 'node:assert/strict';
-import { afterEach, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type proto from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import { migWorker } from '../../workflows/mig-worker.js';
 import { rollout } from '../../workflows/rollout.js';
 import type { FleetDefinition } from '../../runner-config/types.js';
 import { migWorkflowId, ROLLOUT_FAILURE_TYPES } from '../../workflows/rollout-contract.js';
-import { testFleet } from '../helpers/fake-activities.js';
-import {
-  recordHistory,
-  rolloutTest,
-  rolloutWorkflowBundle,
-  testInput,
-  withRolloutWorker,
-} from '../helpers/rollout-harness.js';
-import { startTimeSkippingServer } from '../helpers/temporal.js';
+import { testFleet } from '../helpers/fake-fleet.js';
+import { recordHistory, rolloutTest, perTestServer, testInput, withRolloutWorker } from '../helpers/rollout-harness.js';
 
 /** Far below one pass over the 36 MIGs (each command costs about six events). */
 const MAX_HISTORY_EVENTS = 150;
 /** What lanes already running may add once the budget is reached, plus the continue-as-new itself. */
 const OVERSHOOT_ALLOWED = 80;
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-before(async () => {
-  bundle = await rolloutWorkflowBundle();
-});
-beforeEach(async () => {
-  env = await startTimeSkippingServer();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = perTestServer();
 
 /** The test fleet over eight prod regions: 36 MIGs, 16 of them canaried. */
 const PROD_REGIONS = [
@@ -81,8 +62,8 @@ async function runLengths(client: Client, workflowId: string, firstRunId: string
 test('a whole rollout on a tight history budget: every run stays near it, every MIG is changed once', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name, wideFleet);
   fake.drainBatch = 2;
-  const { result, lengths } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, {
+  const { result, lengths } = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, {
       taskQueue,
       workflowId,
       args: [
@@ -94,8 +75,8 @@ test('a whole rollout on a tight history budget: every run stays near it, every 
       ],
     });
     const result = await handle.result();
-    await recordHistory(env.client, 'rollout-bounded-fan-out-first-run', workflowId, handle.firstExecutionRunId);
-    return { result, lengths: await runLengths(env.client, workflowId, handle.firstExecutionRunId) };
+    await recordHistory(server.env.client, 'rollout-bounded-fan-out-first-run', workflowId, handle.firstExecutionRunId);
+    return { result, lengths: await runLengths(server.env.client, workflowId, handle.firstExecutionRunId) };
   });
 
   assert.equal(result.outcome, 'completed');
@@ -142,9 +123,9 @@ test('a failed preflight whose claims and releases cross runs reports every owne
   const { fake, taskQueue, workflowId } = rolloutTest(t.name, wideFleet);
   const owned = [...fake.migs.keys()].filter((name) => name.includes('a100'));
   assert.ok(owned.length >= 2);
-  const failure = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
+  const failure = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
     for (const name of owned) {
-      await env.client.workflow.start(migWorker, {
+      await server.env.client.workflow.start(migWorker, {
         taskQueue,
         workflowId: migWorkflowId(fake.fleet.project, name),
         args: [
@@ -158,7 +139,7 @@ test('a failed preflight whose claims and releases cross runs reports every owne
         ],
       });
     }
-    const handle = await env.client.workflow.start(rollout, {
+    const handle = await server.env.client.workflow.start(rollout, {
       taskQueue,
       workflowId,
       args: [testInput({ timing: { maxHistoryEvents: MAX_HISTORY_EVENTS } })],
@@ -167,7 +148,8 @@ test('a failed preflight whose claims and releases cross runs reports every owne
       () => undefined,
       (caught: unknown) => caught,
     );
-    for (const name of owned) await env.client.workflow.getHandle(migWorkflowId(fake.fleet.project, name)).terminate();
+    for (const name of owned)
+      await server.env.client.workflow.getHandle(migWorkflowId(fake.fleet.project, name)).terminate();
     return error;
   });
   assert.ok(failure instanceof WorkflowFailedError);

@@ -6,9 +6,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { rollout } from '../../workflows/rollout.js';
+import {
+  ROLLOUT_SEARCH_ATTRIBUTES,
+  RolloutStageSearchAttribute,
+  RolloutVersionSearchAttribute,
+  statusQuery,
+  type RolloutInput,
+} from '../../workflows/rollout-contract.js';
 import {
   abortUpdate,
   approveUpdate,
@@ -16,13 +23,8 @@ import {
   resumeSignal,
   resumeUpdate,
   rollbackUpdate,
-  ROLLOUT_SEARCH_ATTRIBUTES,
-  RolloutStageSearchAttribute,
-  RolloutVersionSearchAttribute,
-  statusQuery,
-  type RolloutInput,
-} from '../../workflows/rollout-contract.js';
-import { NEW_VERSION, OLD_VERSION } from '../helpers/fake-activities.js';
+} from '../../workflows/rollout-controls-contract.js';
+import { NEW_VERSION, OLD_VERSION } from '../helpers/fake-fleet.js';
 import {
   rolloutTest,
   rolloutWorkflowBundle,
@@ -30,18 +32,12 @@ import {
   waitForState,
   withRolloutWorker,
 } from '../helpers/rollout-harness.js';
-import { installQuietRuntime, temporalBinaries } from '../helpers/temporal.js';
+import { startDevServer } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
 before(async () => {
-  installQuietRuntime();
-  env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalBinaries().cli },
-      searchAttributes: [...ROLLOUT_SEARCH_ATTRIBUTES],
-    },
-  });
+  env = await startDevServer({ searchAttributes: [...ROLLOUT_SEARCH_ATTRIBUTES] });
   bundle = await rolloutWorkflowBundle();
 });
 after(async () => {

@@ -3,36 +3,19 @@
  * MIG saw, cut to the newest MAX_OBSERVED_CANARY_VMS, also across continue-as-new.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
+import { test } from 'node:test';
 import { rollout } from '../../workflows/rollout.js';
 import { MAX_OBSERVED_CANARY_VMS, statusQuery } from '../../workflows/rollout-contract.js';
-import {
-  recordHistory,
-  rolloutTest,
-  rolloutWorkflowBundle,
-  testInput,
-  withRolloutWorker,
-} from '../helpers/rollout-harness.js';
-import { startTimeSkippingServer } from '../helpers/temporal.js';
+import { recordHistory, rolloutTest, perTestServer, testInput, withRolloutWorker } from '../helpers/rollout-harness.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-before(async () => {
-  env = await startTimeSkippingServer();
-  bundle = await rolloutWorkflowBundle();
-});
-after(async () => {
-  await env?.teardown();
-});
+const server = perTestServer();
 
 test('health checks hand their observations to the next check, bounded, also across continue-as-new', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   // More new canary VMs per check than the rollout keeps after three checks: the carry must be cut to the newest.
   fake.canaryVmsPerCheck = 40;
-  const { result, state } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, {
+  const { result, state } = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, {
       taskQueue,
       workflowId,
       args: [
@@ -46,7 +29,12 @@ test('health checks hand their observations to the next check, bounded, also acr
       ],
     });
     const result = await handle.result();
-    await recordHistory(env.client, 'rollout-health-observations-first-run', workflowId, handle.firstExecutionRunId);
+    await recordHistory(
+      server.env.client,
+      'rollout-health-observations-first-run',
+      workflowId,
+      handle.firstExecutionRunId,
+    );
     return { result, state: await handle.query(statusQuery) };
   });
   assert.equal(result.outcome, 'completed');

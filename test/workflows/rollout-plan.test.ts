@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import type { MigSnapshot } from '../../activities/types.js';
+import type { MigSnapshot } from '../../activities/contract.js';
 import { migNameOf, selectMigRefs, templateNameFor } from '../../runner-config/matrix.js';
 import type { Environment, FleetDefinition } from '../../runner-config/types.js';
 import { DEFAULT_ROLLOUT_TIMING, type RolloutInput } from '../../workflows/rollout-contract.js';
 import {
+  adoptCarriedState,
   buildPlan,
   inputProblems,
   neededTemplates,
@@ -12,7 +14,8 @@ import {
   resolveSelection,
   resolveTiming,
 } from '../../workflows/rollout-plan.js';
-import { NEW_VERSION, OLD_VERSION, testFleet } from '../helpers/fake-activities.js';
+import { NEW_VERSION, OLD_VERSION, testFleet } from '../helpers/fake-fleet.js';
+import { HISTORIES_DIR, historyFromFixture } from '../helpers/rollout-harness.js';
 
 const fleet = testFleet();
 
@@ -108,8 +111,8 @@ test('roles: testing first, then canaries, the first region of direct types, the
     canary.patch,
     `versions [base=${canary.fromTemplate}] -> [base=${canary.fromTemplate}, canary=${canary.toTemplate} fixed 1]; promote -> [base=${canary.toTemplate}]`,
   );
-  assert.deepEqual(plan.testAutoscaling, { min: 1, max: 10 });
-  assert.deepEqual(plan.testingAutoscaling, { min: 0, max: 0 });
+  assert.deepEqual(plan.autoscalingWhileTesting, { min: 1, max: 10 });
+  assert.deepEqual(plan.testingAutoscalingAtRest, { min: 0, max: 0 });
 });
 
 function order(role: string): number {
@@ -263,4 +266,26 @@ test('a fleet without the MIG type the cloud reports yields an unknown-type prob
   const unknown = plan.problems.filter((problem) => problem.code === 'unknown-type');
   assert.equal(unknown.length, 4);
   assert.ok(plan.migs.every((mig) => mig.ref.type !== 'a100'));
+});
+
+test('a run continued from one written before the bounds were renamed reads its plan under the new names', async () => {
+  const history = historyFromFixture(await readFile(`${HISTORIES_DIR}rollout-continued-as-new-last-run.json`, 'utf8'));
+  const payload = history.events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+  assert.ok(payload, 'the committed continued run has an input');
+  const continued = JSON.parse(Buffer.from(payload).toString('utf8')) as RolloutInput;
+  const carried = continued.continued?.state;
+  assert.ok(carried?.plan && 'testAutoscaling' in carried.plan, 'the history predates the rename');
+  const adopted = adoptCarriedState(carried).plan;
+  assert.deepEqual(adopted?.autoscalingWhileTesting, { min: 1, max: 10 });
+  assert.deepEqual(adopted?.testingAutoscalingAtRest, { min: 0, max: 0 });
+  assert.ok(adopted && !('testAutoscaling' in adopted) && !('testingAutoscaling' in adopted));
+  const fresh = buildPlan({
+    input: input(),
+    fleet,
+    selected: bothEnvironments,
+    missingTemplates: [],
+    earlierProblems: [],
+  });
+  const current = { ...carried, plan: fresh };
+  assert.equal(adoptCarriedState(current), current, 'a state whose plan has the new names is kept as it is');
 });

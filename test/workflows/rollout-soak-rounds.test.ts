@@ -5,22 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type proto from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import { rollout } from '../../workflows/rollout.js';
-import { recordEscalationSignal } from '../../workflows/rollout-contract.js';
+import { recordEscalationSignal } from '../../workflows/rollout-controls-contract.js';
 import {
   recordHistory,
   rolloutTest,
-  rolloutWorkflowBundle,
+  perTestServer,
   testInput,
   waitForState,
   withRolloutWorker,
 } from '../helpers/rollout-harness.js';
-import { startTimeSkippingServer } from '../helpers/temporal.js';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
@@ -29,17 +26,7 @@ const MAX_HISTORY_EVENTS = 400;
 /** The events a workflow task woken by a timer or a signal counts: the wake-up, the task scheduled and started. */
 const EVENTS_BEFORE_A_TASK_SEES_THE_HISTORY = 3;
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-before(async () => {
-  bundle = await rolloutWorkflowBundle();
-});
-beforeEach(async () => {
-  env = await startTimeSkippingServer();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = perTestServer();
 
 /** The current run's history once its latest workflow task is done and the run waits (queries add no event). */
 async function settledHistory(client: Client, workflowId: string): Promise<HistoryEvent[]> {
@@ -59,50 +46,57 @@ function eventTime(event: HistoryEvent): number {
 
 test('a continue-as-new as the soak ends, before its last round, still runs that round', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
-  const { soakEndsAt, lastWaitRun, checks } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, {
-      taskQueue,
-      workflowId,
-      args: [
-        testInput({
-          environments: ['prod'],
-          groups: 'presubmit',
-          types: 'cpu',
-          autoApprove: true,
-          soak: '2 hours',
-          timing: { healthCheckInterval: '1 hour', maxHistoryEvents: MAX_HISTORY_EVENTS },
-        }),
-      ],
-    });
-    await waitForState(handle, (s) => s.stage === 'soak', 'soak');
-    // Time moves on only by env.sleep until the result is awaited: past the first round, into the last wait.
-    await env.sleep('1 hour');
-    const soaking = await waitForState(
-      handle,
-      (s) => {
-        const roundAt = s.soak?.lastCheckAt;
-        const canaries = s.migs.filter((mig) => mig.role === 'canary');
-        return roundAt !== undefined && canaries.every((mig) => (mig.health?.checkedAt ?? '') >= roundAt);
-      },
-      'the first round done',
-    );
-    // Escalation notes during the wait bring the history to where the wake-up at the soak's end, and no earlier
-    // wake-up, passes the budget: the run continues as new when the last wait ends, before the last round.
-    let history = await settledHistory(env.client, workflowId);
-    const { runId } = await handle.describe();
-    for (let note = 0; history.length + EVENTS_BEFORE_A_TASK_SEES_THE_HISTORY <= MAX_HISTORY_EVENTS; note++) {
-      const length = history.length;
-      await handle.signal(recordEscalationSignal, { source: 'test', severity: 'info', message: `note ${note}` });
-      do history = await settledHistory(env.client, workflowId);
-      while (history.length === length);
-    }
-    assert.equal((await handle.describe()).runId, runId, 'still the run that waits for the soak to end');
-    await handle.result();
-    const lastWaitRun = (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
-    const nextRunId = lastWaitRun.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-    if (nextRunId) await recordHistory(env.client, 'rollout-continued-at-soak-end-next-run', workflowId, nextRunId);
-    return { soakEndsAt: Date.parse(soaking.soak!.endsAt), lastWaitRun, checks: fake.calls };
-  });
+  const { soakEndsAt, lastWaitRun, checks } = await withRolloutWorker(
+    server.env,
+    server.bundle,
+    fake,
+    taskQueue,
+    async () => {
+      const handle = await server.env.client.workflow.start(rollout, {
+        taskQueue,
+        workflowId,
+        args: [
+          testInput({
+            environments: ['prod'],
+            groups: 'presubmit',
+            types: 'cpu',
+            autoApprove: true,
+            soak: '2 hours',
+            timing: { healthCheckInterval: '1 hour', maxHistoryEvents: MAX_HISTORY_EVENTS },
+          }),
+        ],
+      });
+      await waitForState(handle, (s) => s.stage === 'soak', 'soak');
+      // Time moves on only by server.env.sleep until the result is awaited: past the first round, into the last wait.
+      await server.env.sleep('1 hour');
+      const soaking = await waitForState(
+        handle,
+        (s) => {
+          const roundAt = s.soak?.lastCheckAt;
+          const canaries = s.migs.filter((mig) => mig.role === 'canary');
+          return roundAt !== undefined && canaries.every((mig) => (mig.health?.checkedAt ?? '') >= roundAt);
+        },
+        'the first round done',
+      );
+      // Escalation notes during the wait bring the history to where the wake-up at the soak's end, and no earlier
+      // wake-up, passes the budget: the run continues as new when the last wait ends, before the last round.
+      let history = await settledHistory(server.env.client, workflowId);
+      const { runId } = await handle.describe();
+      for (let note = 0; history.length + EVENTS_BEFORE_A_TASK_SEES_THE_HISTORY <= MAX_HISTORY_EVENTS; note++) {
+        const length = history.length;
+        await handle.signal(recordEscalationSignal, { source: 'test', severity: 'info', message: `note ${note}` });
+        do history = await settledHistory(server.env.client, workflowId);
+        while (history.length === length);
+      }
+      assert.equal((await handle.describe()).runId, runId, 'still the run that waits for the soak to end');
+      await handle.result();
+      const lastWaitRun = (await server.env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+      const nextRunId = lastWaitRun.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      if (nextRunId)
+        await recordHistory(server.env.client, 'rollout-continued-at-soak-end-next-run', workflowId, nextRunId);
+      return { soakEndsAt: Date.parse(soaking.soak!.endsAt), lastWaitRun, checks: fake.calls };
+    },
+  );
 
   const fired = lastWaitRun.filter((event) => event.timerFiredEventAttributes).at(-1);
   assert.ok(fired !== undefined && eventTime(fired) >= soakEndsAt, 'the last wait ran to the soak end');

@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
-import { afterEach, before, beforeEach, test } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
+import { test } from 'node:test';
 import { rollout } from '../../workflows/rollout.js';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { migWorker } from '../../workflows/mig-worker.js';
 import { planRollout } from '../../workflows/rollout.js';
+import {
+  statusQuery,
+  migWorkflowId,
+  DEFAULT_ROLLOUT_TIMING,
+  ROLLOUT_FAILURE_TYPES,
+  type PreflightProblem,
+} from '../../workflows/rollout-contract.js';
 import {
   abortUpdate,
   approveSignal,
@@ -14,41 +19,26 @@ import {
   pauseSignal,
   recordEscalationSignal,
   resumeSignal,
-  statusQuery,
-  migWorkflowId,
-  DEFAULT_ROLLOUT_TIMING,
-  ROLLOUT_FAILURE_TYPES,
-  type PreflightProblem,
-} from '../../workflows/rollout-contract.js';
-import { NEW_VERSION, OLD_VERSION, testFleet } from '../helpers/fake-activities.js';
+} from '../../workflows/rollout-controls-contract.js';
+import { NEW_VERSION, OLD_VERSION, testFleet } from '../helpers/fake-fleet.js';
 import {
+  migWorkerHandles,
   recordHistory,
   rolloutTest,
-  rolloutWorkflowBundle,
+  perTestServer,
   testInput,
   waitForState,
   withRolloutWorker,
 } from '../helpers/rollout-harness.js';
-import { startTimeSkippingServer } from '../helpers/temporal.js';
+import { timerClearance } from '../helpers/timer-clearance.js';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-before(async () => {
-  bundle = await rolloutWorkflowBundle();
-});
-// A server per test: on a shared one, time skipping stalled after some tests (one continued as new, one ended in
-// a failed preflight) and the next test's handle.result() waited forever.
-beforeEach(async () => {
-  env = await startTimeSkippingServer();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = perTestServer();
 
 test('happy path: test gate, prod canary, 3-day soak, promote gate, a100 first region, converge', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
-  await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, { taskQueue, workflowId, args: [testInput()] });
+  const clear = timerClearance(server.env, () => migWorkerHandles(server.env, fake));
+  await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, { taskQueue, workflowId, args: [testInput()] });
     const atTestGate = await waitForState(handle, (s) => s.gate?.kind === 'test-approval', 'test gate');
     assert.equal(atTestGate.stage, 'test');
     const testing = atTestGate.migs.filter((mig) => mig.role === 'testing');
@@ -57,24 +47,24 @@ test('happy path: test gate, prod canary, 3-day soak, promote gate, a100 first r
       assert.equal(mig.phase, 'updated');
       assert.deepEqual(fake.mig(mig.name).autoscaling, { min: 1, max: 10 });
     }
-    const ack = await handle.executeUpdate(approveUpdate, {
-      args: [{ stage: 'test', identity: 'bob', reason: 'probe jobs green' }],
+    const ack = await clear.update(handle, approveUpdate, {
+      stage: 'test',
+      identity: 'bob',
+      reason: 'probe jobs green',
     });
     assert.equal(ack.message, 'test approved by bob');
     await waitForState(handle, (s) => s.stage === 'soak', 'soak');
-    await env.sleep('3 days');
+    await server.env.sleep('3 days');
     const atPromoteGate = await waitForState(handle, (s) => s.gate?.kind === 'promote-approval', 'promote gate');
     assert.ok(atPromoteGate.migs.filter((mig) => mig.role === 'canary').every((mig) => mig.phase === 'canary'));
-    await handle.executeUpdate(approveUpdate, {
-      args: [{ stage: 'promote', identity: 'carol', reason: 'soak clean' }],
-    });
+    await clear.update(handle, approveUpdate, { stage: 'promote', identity: 'carol', reason: 'soak clean' });
     const result = await handle.result();
-    await recordHistory(env.client, 'rollout-happy-path', workflowId);
+    await recordHistory(server.env.client, 'rollout-happy-path', workflowId);
     const a100Worker = migWorkflowId(
       fake.fleet.project,
       fake.migName({ environment: 'prod', group: 'presubmit', type: 'a100', region: 'us-central1' }),
     );
-    await recordHistory(env.client, 'mig-worker-direct-first', a100Worker);
+    await recordHistory(server.env.client, 'mig-worker-direct-first', a100Worker);
 
     assert.equal(result.outcome, 'completed');
     assert.deepEqual(
@@ -131,8 +121,8 @@ test('happy path: test gate, prod canary, 3-day soak, promote gate, a100 first r
 
 test('planRollout returns the plan without changing anything', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
-  const plan = await withRolloutWorker(env, bundle, fake, taskQueue, async () =>
-    env.client.workflow.execute(planRollout, {
+  const plan = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () =>
+    server.env.client.workflow.execute(planRollout, {
       taskQueue,
       workflowId,
       args: [testInput({ environments: ['prod'], types: 'a100', soak: '1 day', plannedSoakReason: 'hotfix' })],
@@ -167,8 +157,8 @@ test('preflight reports every problem at once and changes nothing', async (t) =>
     fake.templates.add(fake.template({ group, type: 'cpu' }, testingVersion));
   }
   const owned = fake.migName({ environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-central1' });
-  const failure = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const other = await env.client.workflow.start(migWorker, {
+  const failure = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const other = await server.env.client.workflow.start(migWorker, {
       taskQueue,
       workflowId: migWorkflowId(project, owned),
       args: [
@@ -181,7 +171,7 @@ test('preflight reports every problem at once and changes nothing', async (t) =>
         },
       ],
     });
-    const error = await env.client.workflow
+    const error = await server.env.client.workflow
       .execute(rollout, { taskQueue, workflowId, args: [testInput({ version: testingVersion })] })
       .then(
         () => undefined,
@@ -208,8 +198,8 @@ test('preflight reports every problem at once and changes nothing', async (t) =>
 
 test('a failed health gate during the soak rolls every canary back automatically', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
-  const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, {
+  const result = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, {
       taskQueue,
       workflowId,
       args: [testInput({ environments: ['prod'], timing: { unhealthyChecksToRollBack: 2 } })],
@@ -218,7 +208,7 @@ test('a failed health gate during the soak rolls every canary back automatically
     const bootlooping = fake.migName({ environment: 'prod', group: 'postsubmit', type: 'cpu', region: 'us-west1' });
     fake.unhealthy.add(bootlooping);
     const result = await handle.result();
-    await recordHistory(env.client, 'rollout-health-gate-rollback', workflowId);
+    await recordHistory(server.env.client, 'rollout-health-gate-rollback', workflowId);
     return result;
   });
   assert.equal(result.outcome, 'rolled-back');
@@ -247,9 +237,9 @@ test("a rollout that sets no intervals keeps its worker's fleet intervals, not t
     const fleet = testFleet(project);
     return { ...fleet, rollout: { ...fleet.rollout, timing: { healthCheckInterval: '1 day' } } };
   });
-  const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
+  const result = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
     const input = { version: NEW_VERSION, requestedBy: 'alice', soak: '3 days', autoApprove: true };
-    const handle = await env.client.workflow.start(rollout, { taskQueue, workflowId, args: [input] });
+    const handle = await server.env.client.workflow.start(rollout, { taskQueue, workflowId, args: [input] });
     const soaking = await waitForState(handle, (s) => s.stage === 'soak', 'soak');
     assert.equal(soaking.plan?.timing?.healthCheckInterval, '1 day');
     assert.equal(soaking.plan?.timing?.convergeInterval, DEFAULT_ROLLOUT_TIMING.convergeInterval);
@@ -264,10 +254,11 @@ test("a rollout that sets no intervals keeps its worker's fleet intervals, not t
 
 test('abort during canary rolls back the canaries already placed and finishes aborted', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
+  const clear = timerClearance(server.env, () => migWorkerHandles(server.env, fake));
   const held = fake.migName({ environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-west1' });
   const hold = fake.hold('canaryMig', held);
-  const result = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, {
+  const result = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, {
       taskQueue,
       workflowId,
       args: [testInput({ environments: ['prod'], timing: { maxConcurrency: 2 } })],
@@ -277,7 +268,7 @@ test('abort during canary rolls back the canaries already placed and finishes ab
     assert.equal(state.migs.find((mig) => mig.name === held)?.phase, 'planned');
     // One update per test on this server: its second update in a row hangs (sdk-java#1903); the controls test
     // file covers rejections on the dev server.
-    const ack = await handle.executeUpdate(abortUpdate, { args: [{ identity: 'dave', reason: 'bad image' }] });
+    const ack = await clear.update(handle, abortUpdate, { identity: 'dave', reason: 'bad image' });
     assert.match(ack.message, /aborting/);
     hold.release();
     return handle.result();
@@ -296,8 +287,8 @@ test('preflight waits for MIGs caught mid-change instead of failing on them', as
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
   const churning = fake.migName({ environment: 'prod', group: 'presubmit', type: 'cpu', region: 'us-west1' });
   fake.mig(churning).isStable = false;
-  const state = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, {
+  const state = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, {
       taskQueue,
       workflowId,
       args: [testInput({ environments: ['prod'], groups: 'presubmit', types: 'cpu' })],
@@ -314,8 +305,9 @@ test('preflight waits for MIGs caught mid-change instead of failing on them', as
 
 test('continue-as-new carries the state, and signals sent around it are neither lost nor doubled', async (t) => {
   const { fake, taskQueue, workflowId } = rolloutTest(t.name);
-  const { result, state } = await withRolloutWorker(env, bundle, fake, taskQueue, async () => {
-    const handle = await env.client.workflow.start(rollout, {
+  const clear = timerClearance(server.env, () => migWorkerHandles(server.env, fake));
+  const { result, state } = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, {
       taskQueue,
       workflowId,
       args: [
@@ -328,21 +320,26 @@ test('continue-as-new carries the state, and signals sent around it are neither 
     });
     await waitForState(handle, (s) => s.stage === 'soak', 'soak');
     for (let index = 0; index < 6; index++) {
-      await handle.signal(recordEscalationSignal, {
+      await clear.signal(handle, recordEscalationSignal, {
         source: 'test',
         severity: 'info',
         message: `note ${index}`,
       });
-      if (index === 2) await handle.signal(pauseSignal, { identity: 'erin', reason: 'looking at graphs' });
-      if (index === 4) await handle.signal(resumeSignal, { identity: 'erin' });
-      await env.sleep('9 hours');
+      if (index === 2) await clear.signal(handle, pauseSignal, { identity: 'erin', reason: 'looking at graphs' });
+      if (index === 4) await clear.signal(handle, resumeSignal, { identity: 'erin' });
+      await server.env.sleep('9 hours');
     }
-    await env.sleep('1 day');
+    await server.env.sleep('1 day');
     await waitForState(handle, (s) => s.gate?.kind === 'promote-approval', 'promote gate');
-    await handle.signal(approveSignal, { stage: 'promote', identity: 'frank', reason: 'by signal' });
+    await clear.signal(handle, approveSignal, { stage: 'promote', identity: 'frank', reason: 'by signal' });
     const result = await handle.result();
-    await recordHistory(env.client, 'rollout-continued-as-new-first-run', workflowId, handle.firstExecutionRunId);
-    await recordHistory(env.client, 'rollout-continued-as-new-last-run', workflowId);
+    await recordHistory(
+      server.env.client,
+      'rollout-continued-as-new-first-run',
+      workflowId,
+      handle.firstExecutionRunId,
+    );
+    await recordHistory(server.env.client, 'rollout-continued-as-new-last-run', workflowId);
     return { result, state: await handle.query(statusQuery) };
   });
   assert.equal(result.outcome, 'completed');

@@ -1,217 +1,52 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import proto from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import type { RolloutActivities, RunnerInfo, RunnerReleaseInfo } from '../../activities/types.js';
-import type { FleetDefinition } from '../../runner-config/types.js';
 import { VERSION_PATTERN } from '../../runner-config/naming.js';
 import { RolloutVersionSearchAttribute } from '../../workflows/rollout-contract.js';
 import {
-  RUNNER_VERSION_CHECK_WORKFLOW_TYPE,
   RunnerVersionCheckFailure,
   runnerRolloutWorkflowId,
   type RunnerVersionCheckInput,
   type RunnerVersionCheckResult,
 } from '../../workflows/runner-version-check-contract.js';
+import { finishStubRolloutSignal } from '../fixtures/workflows/runner-version-check.js';
 import {
-  finishStubRolloutSignal,
-  stubRolloutStateQuery,
-  type StubRolloutState,
-} from '../fixtures/workflows/runner-version-check.js';
-import { startTimeSkippingServer, uniqueNames } from '../helpers/temporal.js';
+  CURRENT,
+  DAY_MS,
+  DIGEST_ARM64,
+  DIGEST_X64,
+  checkFailure as failingCheck,
+  release,
+  rolloutIdOf,
+  runCheck as runChecks,
+  runner,
+  startCheckServer,
+  type CheckServer,
+  type FakeOptions,
+} from '../helpers/runner-version-check-harness.js';
+import { uniqueNames } from '../helpers/temporal.js';
 
-const workflowsPath = fileURLToPath(new URL('../fixtures/workflows/runner-version-check.ts', import.meta.url));
-const { temporal } = proto;
-const DAY_MS = 24 * 60 * 60 * 1000;
-const CURRENT = '2.328.0';
-const DIGEST_X64 = 'a'.repeat(64);
-const DIGEST_ARM64 = 'b'.repeat(64);
-
-type CheckActivities = Pick<
-  RolloutActivities,
-  'loadFleet' | 'listRunners' | 'latestRunnerRelease' | 'verifyRunnerArchive' | 'createTemplates'
->;
-
-interface Calls {
-  newerThan: (string | undefined)[];
-  verified: { url: string; sha256: string }[];
-  templates: Parameters<RolloutActivities['createTemplates']>[0][];
-}
-
-function fleetDefinition(project: string): FleetDefinition {
-  return {
-    project,
-    namePrefix: 'gh-runner',
-    github: { org: 'example-org', configRepo: 'example-org/runner-config', configRef: '56e40f6505d1c0ffee' },
-    services: { tokenProxyUrl: 'http://127.0.0.1:9/token', selfDeleterUrl: 'http://127.0.0.1:9/delete' },
-    environments: {
-      prod: {
-        name: 'prod',
-        regions: ['us-central1'],
-        autoscaling: { min: 1, max: 10 },
-        testAutoscaling: { min: 1, max: 10 },
-        autoscaler: { signal: 'cpu' },
-      },
-      testing: {
-        name: 'testing',
-        regions: ['us-central1'],
-        autoscaling: { min: 0, max: 0 },
-        testAutoscaling: { min: 1, max: 10 },
-        autoscaler: { signal: 'cpu' },
-      },
-    },
-    groups: [{ name: 'presubmit', trust: 'minimal', serviceAccount: 'runner@example.iam', allowedEvents: ['push'] }],
-    types: [],
-    regions: [{ name: 'us-central1', zones: ['us-central1-a'] }],
-    runner: { version: CURRENT, archiveDigests: { x64: 'c'.repeat(64), arm64: 'd'.repeat(64) } },
-    rollout: { defaultSoak: '3 days', canarySize: 1 },
-  };
-}
-
-function release(
-  version: string,
-  publishedAtMs: number,
-  overrides: Partial<RunnerReleaseInfo> = {},
-): RunnerReleaseInfo {
-  return {
-    version,
-    publishedAt: new Date(publishedAtMs).toISOString(),
-    securityRelease: false,
-    digests: { 'linux-x64': DIGEST_X64, 'linux-arm64': DIGEST_ARM64, 'osx-x64': 'e'.repeat(64) },
-    assets: {
-      'linux-x64': `http://127.0.0.1:9/actions-runner-linux-x64-${version}.tar.gz`,
-      'linux-arm64': `http://127.0.0.1:9/actions-runner-linux-arm64-${version}.tar.gz`,
-    },
-    ...overrides,
-  };
-}
-
-function runner(id: number, runnerVersion: string | undefined): RunnerInfo {
-  return {
-    id,
-    name: `gh-runner-presubmit-cpu-us-central1-${id}`,
-    online: true,
-    busy: false,
-    labels: runnerVersion === undefined ? [] : [`runner-version=${runnerVersion}`],
-    ...(runnerVersion === undefined ? {} : { runnerVersion }),
-  };
-}
-
-interface FakeOptions {
-  readonly project: string;
-  readonly release: RunnerReleaseInfo | null | (() => Promise<RunnerReleaseInfo | null>);
-  readonly runners?: RunnerInfo[];
-  readonly verify?: (input: { url: string; sha256: string }) => Promise<{ bytes: number }>;
-}
-
-function fakeActivities(options: FakeOptions): { activities: CheckActivities; calls: Calls } {
-  const calls: Calls = { newerThan: [], verified: [], templates: [] };
-  const activities: CheckActivities = {
-    loadFleet: async () => fleetDefinition(options.project),
-    listRunners: async () => options.runners ?? [runner(1, CURRENT), runner(2, CURRENT), runner(3, undefined)],
-    latestRunnerRelease: async ({ newerThan }) => {
-      calls.newerThan.push(newerThan);
-      return typeof options.release === 'function' ? options.release() : options.release;
-    },
-    verifyRunnerArchive: async (input) => {
-      calls.verified.push(input);
-      return options.verify === undefined ? { bytes: 1024 } : options.verify(input);
-    },
-    createTemplates: async (input) => {
-      calls.templates.push(input);
-      return { created: [`gh-runner-presubmit-cpu-${input.version}`], existing: [] };
-    },
-  };
-  return { activities, calls };
-}
-
-let env: TestWorkflowEnvironment;
-/**
- * A plain client never unlocks time skipping: the stub rollouts wait forever, and a skipping server would jump
- * straight to their execution timeout and time them out. The check itself has no timers to skip.
- */
-let client: Client;
+let server: CheckServer;
 before(async () => {
-  env = await startTimeSkippingServer();
-  // The check starts rollouts with their version search attribute, as `rollout start` does.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: {
-      [RolloutVersionSearchAttribute.name]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    },
-  });
-  client = new Client({
-    connection: env.connection,
-    ...(env.namespace === undefined ? {} : { namespace: env.namespace }),
-  });
+  server = await startCheckServer();
 });
 after(async () => {
-  await env?.teardown();
+  await server?.env.teardown();
 });
 
-/**
- * Runs the checks one after another on a fresh worker, then reads the stub rollouts they started while the
- * worker still runs (queries need a worker to answer them).
- */
-async function runCheck(
+const env = { currentTimeMs: () => server.env.currentTimeMs() };
+
+function runCheck(
   title: string,
   fake: FakeOptions,
   checks: RunnerVersionCheckInput[] = [{}],
   afterCheck?: (result: RunnerVersionCheckResult, index: number) => Promise<void>,
-): Promise<{
-  results: RunnerVersionCheckResult[];
-  calls: Calls;
-  rollouts: Map<string, StubRolloutState>;
-}> {
-  const { taskQueue, workflowId } = uniqueNames(title);
-  const { activities, calls } = fakeActivities(fake);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities });
-  return worker.runUntil(async () => {
-    const results: RunnerVersionCheckResult[] = [];
-    for (const [index, input] of checks.entries()) {
-      const result = await client.workflow.execute<
-        (input: RunnerVersionCheckInput) => Promise<RunnerVersionCheckResult>
-      >(RUNNER_VERSION_CHECK_WORKFLOW_TYPE, { taskQueue, workflowId: workflowId(`check-${index}`), args: [input] });
-      results.push(result);
-      await afterCheck?.(result, index);
-    }
-    const rollouts = new Map<string, StubRolloutState>();
-    for (const { action } of results) {
-      if (action.kind === 'none' || rollouts.has(action.rolloutId)) continue;
-      rollouts.set(action.rolloutId, await client.workflow.getHandle(action.rolloutId).query(stubRolloutStateQuery));
-    }
-    return { results, calls, rollouts };
-  });
+) {
+  return runChecks(server, { title, fake, checks, ...(afterCheck === undefined ? {} : { afterCheck }) });
 }
 
-async function checkFailure(title: string, fake: FakeOptions, input: RunnerVersionCheckInput = {}) {
-  const { taskQueue, workflowId } = uniqueNames(title);
-  const { activities, calls } = fakeActivities(fake);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath, activities });
-  const error = await worker.runUntil(
-    client.workflow
-      .execute(RUNNER_VERSION_CHECK_WORKFLOW_TYPE, { taskQueue, workflowId: workflowId('check'), args: [input] })
-      .then(
-        () => assert.fail('the check should have failed'),
-        (failure: unknown) => failure,
-      ),
-  );
-  assert.ok(error instanceof WorkflowFailedError, `expected a failed workflow, got ${String(error)}`);
-  assert.ok(error.cause instanceof ApplicationFailure, 'the check fails with an application failure');
-  return { failure: error.cause, calls };
-}
-
-async function assertNoRollout(rolloutId: string): Promise<void> {
-  await assert.rejects(client.workflow.getHandle(rolloutId).describe(), WorkflowNotFoundError);
-}
-
-function rolloutIdOf(result: RunnerVersionCheckResult): string {
-  assert.notEqual(result.action.kind, 'none', `expected a rollout, got ${JSON.stringify(result.action)}`);
-  return result.action.kind === 'none' ? '' : result.action.rolloutId;
+function checkFailure(title: string, fake: FakeOptions, input: RunnerVersionCheckInput = {}) {
+  return failingCheck(server, title, fake, input);
 }
 
 describe('runnerVersionCheck', () => {
@@ -241,8 +76,8 @@ describe('runnerVersionCheck', () => {
       { project, release: newRelease },
       [{}, {}, {}],
       async (result, index) => {
-        if (index !== 1 || result.action.kind === 'none') return;
-        const rollout = client.workflow.getHandle(result.action.rolloutId);
+        if (index !== 1 || !('rolloutId' in result.action)) return;
+        const rollout = server.client.workflow.getHandle(result.action.rolloutId);
         await rollout.signal(finishStubRolloutSignal);
         await rollout.result();
       },
@@ -281,7 +116,7 @@ describe('runnerVersionCheck', () => {
     assert.equal(state?.input.soak, '3 days');
     assert.equal(state?.input.plannedSoakReason, undefined);
     assert.equal(state?.input.requestedBy, 'runner-version-check');
-    const description = await client.workflow.getHandle(rolloutId).describe();
+    const description = await server.client.workflow.getHandle(rolloutId).describe();
     assert.equal(description.typedSearchAttributes.get(RolloutVersionSearchAttribute), first.templateVersion);
   });
 
@@ -408,45 +243,6 @@ describe('runnerVersionCheck', () => {
 });
 
 describe('runnerVersionCheck failures start nothing', () => {
-  test('a digest mismatch fails the check before any template or rollout', async (t) => {
-    const project = uniqueNames(t.name).workflowId('p');
-    const now = await env.currentTimeMs();
-    const { failure, calls } = await checkFailure(t.name, {
-      project,
-      release: release('2.332.0', now - DAY_MS),
-      verify: async ({ url }) => {
-        if (url.includes('arm64')) {
-          throw ApplicationFailure.nonRetryable(`SHA-256 of ${url} is ${'f'.repeat(64)}`, 'DIGEST_MISMATCH');
-        }
-        return { bytes: 1024 };
-      },
-    });
-    assert.equal(failure.type, RunnerVersionCheckFailure.CHECK_FAILED);
-    assert.match(failure.message, /verifying the linux-arm64 archive of 2\.332\.0/);
-    assert.match(failure.message, /nothing was started/);
-    assert.deepEqual(failure.details?.[0], {
-      step: 'verifying the linux-arm64 archive of 2.332.0',
-      activityFailureType: 'DIGEST_MISMATCH',
-    });
-    assert.deepEqual(calls.templates, []);
-    await assertNoRollout(runnerRolloutWorkflowId(project, '2.332.0'));
-  });
-
-  test('a release without SHA lines fails the check, naming what is missing', async (t) => {
-    const project = uniqueNames(t.name).workflowId('p');
-    const now = await env.currentTimeMs();
-    const { failure, calls } = await checkFailure(t.name, {
-      project,
-      release: release('2.332.1', now - DAY_MS, { digests: {} }),
-    });
-    assert.equal(failure.type, RunnerVersionCheckFailure.RELEASE_INCOMPLETE);
-    assert.match(failure.message, /no "BEGIN SHA linux-x64" digest/);
-    assert.match(failure.message, /no "BEGIN SHA linux-arm64" digest/);
-    assert.deepEqual(calls.verified, []);
-    assert.deepEqual(calls.templates, []);
-    await assertNoRollout(runnerRolloutWorkflowId(project, '2.332.1'));
-  });
-
   test('an unreachable API fails the check after bounded retries', async (t) => {
     const project = uniqueNames(t.name).workflowId('p');
     let attempts = 0;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
-import { ConfigError, type TemporalConfig } from './config.js';
+import { ConfigError } from './env.js';
+import type { TemporalConfig } from './temporal.js';
 
 /** Options shared by the client `Connection` (CLI) and the worker's `NativeConnection`. */
 export interface TemporalConnectionOptions {

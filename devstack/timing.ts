@@ -1,7 +1,7 @@
 /**
- * The engine's waits in a simulated world that runs `speed` times faster than real time: what the engine waits an
- * hour for in production (VMs boot, jobs finish, runners register) happens there in an hour divided by the speed,
- * so its intervals and polls shrink by the same factor.
+ * The engine's waits in a simulated world that runs faster than real time: what the engine waits an hour for in
+ * production (VMs boot, jobs finish, runners register) happens there in an hour divided by the speed, so its
+ * intervals and polls shrink by the same factor.
  */
 import { DEFAULT_TIMING, type ActivityTiming } from '../activities/ports.js';
 import { parseDuration } from '../runner-config/durations.js';
@@ -27,6 +27,25 @@ const SCALED_INTERVALS = [
   'migWorkerLivenessInterval',
 ] as const;
 
+/** Fast polling against a simulator: VM lifecycles last seconds, not minutes. */
+export const SIMULATOR_ACTIVITY_TIMING: Partial<ActivityTiming> = {
+  pollIntervalMs: 250,
+  registrationGraceMs: 10 * 60_000,
+};
+
+/**
+ * Timings that compress a week into seconds against a simulator running at tens of simulated seconds per real
+ * second: health checks and convergence every couple of seconds, readiness measured in simulated time.
+ */
+export const COMPRESSED_ROLLOUT_TIMING = {
+  healthCheckInterval: '2 seconds',
+  convergeInterval: '2 seconds',
+  runnersReadyTimeout: '12 hours',
+  approvalReminderInterval: '1 minute',
+  migWorkerLivenessInterval: '1 minute',
+} as const;
+
+/** The engine's intervals and polls for a world `speed` times faster than real time. */
 export function timingAtSpeed(speed: number): StackTiming {
   const scale = (ms: number, minimum: number): number => Math.max(minimum, Math.round(ms / speed));
   const rollout = Object.fromEntries(

@@ -1,9 +1,9 @@
-/** Reading MIGs: GCP resources to the plain snapshots in types.ts, and operation waits. */
+/** Reading MIGs: GCP resources to the plain snapshots in contract.ts, and operation waits. */
 import type { protos } from '@google-cloud/compute';
 import { parseMigName } from '../runner-config/naming.js';
 import { FailureType, permanentFailure, transientFailure } from './failures.js';
 import type { ActivityRuntime } from './runtime.js';
-import type { ManagedInstanceInfo, MigLocator, MigSnapshot, MigVersion } from './types.js';
+import type { ManagedInstanceInfo, MigLocator, MigSnapshot, MigVersion } from './contract.js';
 
 type InstanceGroupManager = protos.google.cloud.compute.v1.IInstanceGroupManager;
 type ManagedInstance = protos.google.cloud.compute.v1.IManagedInstance;

@@ -3,7 +3,9 @@
  * `createActivities(deps)` returns. Workflows import this module *as types only* and proxy the interface.
  * Everything here is plain JSON data: it is recorded in workflow history, so it never carries secrets.
  */
-import type { AutoscalingBounds, Environment, FleetDefinition, MigRef } from '../runner-config/types.js';
+import type { AutoscalingBounds, Environment, FleetDefinition, MigRef, PoolPolicy } from '../runner-config/types.js';
+import type { ObservedVm } from '../workflows/pool-decision.js';
+import type { StoppedRollout } from '../workflows/runner-version-check-contract.js';
 
 /** Addresses one regional MIG. */
 export interface MigLocator {
@@ -67,6 +69,8 @@ export interface MigUpdateResult {
   readonly versions: readonly MigVersion[];
   /** Idle old VMs replaced (their runners deregistered first) so the new template's first VMs had a slot. */
   readonly madeRoom?: readonly string[];
+  /** The autoscaler min a surge raised to make that room without GitHub (canaryMig with `surge`). */
+  readonly surgedTo?: number;
 }
 
 export interface DrainResult {
@@ -149,12 +153,30 @@ export interface RunnerReleaseInfo {
    * Absent without `newerThan`, and in results recorded before it was reported.
    */
   readonly firstNewer?: { readonly version: string; readonly publishedAt: string };
+  /** Every release newer than `newerThan`, lowest first: the releases a rollout may still be running for. */
+  readonly newerVersions?: readonly string[];
   readonly securityRelease: boolean;
   /** Platform (`linux-x64`, `linux-arm64`, …) to SHA-256 as published in the release body. */
   readonly digests: Readonly<Record<string, string>>;
   /** Platform to archive download URL. */
   readonly assets: Readonly<Record<string, string>>;
 }
+
+/** The latest run of a rollout workflow, as the runner-version check needs it. */
+export type RolloutRecord =
+  | { readonly workflowId: string; readonly status: 'not-found' }
+  | {
+      readonly workflowId: string;
+      readonly status: 'running';
+      readonly stage: string;
+      /** A MIG is promoted (or promoting): aborting now would leave the fleet split between versions. */
+      readonly promotionStarted: boolean;
+      /** An abort or rollback is already under way. */
+      readonly stopping: boolean;
+    }
+  | { readonly workflowId: string; readonly status: 'completed'; readonly stopped?: StoppedRollout }
+  /** Failed, terminated, cancelled or timed out: a rollout that may be started again. */
+  | { readonly workflowId: string; readonly status: 'closed'; readonly closedAs: string };
 
 export interface PreflightProblem {
   readonly mig?: string;
@@ -165,6 +187,8 @@ export interface PreflightProblem {
 export interface RolloutActivities {
   /** The fleet definition the worker runs with (recorded once in history, then used deterministically). */
   loadFleet(): Promise<FleetDefinition>;
+  /** How many activities the worker that runs this one runs at once; null when its composition does not say. */
+  workerActivitySlots(): Promise<number | null>;
   selectMigs(selection: MigSelection): Promise<MigSnapshot[]>;
   /** Names of the given templates that do not exist. */
   missingTemplates(names: readonly string[]): Promise<string[]>;
@@ -175,7 +199,16 @@ export interface RolloutActivities {
     archiveDigests?: Readonly<Record<string, string>>;
   }): Promise<{ created: string[]; existing: string[] }>;
 
-  canaryMig(input: { mig: MigLocator; template: string; canarySize: number }): Promise<MigUpdateResult>;
+  /**
+   * `surge`: the caller recorded the MIG's autoscaling bounds ({@link surgeableAutoscaling}) and restores them at
+   * promotion or rollback, so room may be made by raising the autoscaler's min instead of through GitHub.
+   */
+  canaryMig(input: {
+    mig: MigLocator;
+    template: string;
+    canarySize: number;
+    surge?: boolean;
+  }): Promise<MigUpdateResult>;
   /** `template` (the canary's) lets a retry recognise a promotion that already happened as applied. */
   promoteCanary(input: { mig: MigLocator; template?: string }): Promise<MigUpdateResult>;
   /** `canaryTemplate` makes a rollback of an already promoted canary fail instead of reporting success. */
@@ -184,6 +217,11 @@ export interface RolloutActivities {
 
   getAutoscaling(mig: MigLocator): Promise<AutoscalingBounds>;
   setAutoscaling(input: { mig: MigLocator; bounds: AutoscalingBounds }): Promise<AutoscalingBounds>;
+  /**
+   * The bounds of the MIG's autoscaler when a surge may make room in it (it never scales in, so restoring its min
+   * deletes no VM); null for a fixed-size MIG, or one whose autoscaler scales in or is off.
+   */
+  surgeableAutoscaling(mig: MigLocator): Promise<AutoscalingBounds | null>;
 
   listRunners(input: { namePrefix: string }): Promise<RunnerInfo[]>;
   /** Heartbeats progress; resumes from heartbeat details after a retry. */
@@ -201,7 +239,13 @@ export interface RolloutActivities {
    * Removes idle runners (GitHub first, then the VM through the MIG), optionally only those not on `keepTemplate`;
    * with `keepTemplate` it also deletes the VMs on other templates that have no runner, whatever their state.
    */
-  drainIdleRunners(input: { mig: MigLocator; keepTemplate?: string; dryRun?: boolean }): Promise<DrainResult>;
+  drainIdleRunners(input: {
+    mig: MigLocator;
+    keepTemplate?: string;
+    dryRun?: boolean;
+    /** Only these runners (by name), for the pool controller's removals; every idle one without it. */
+    only?: readonly string[];
+  }): Promise<DrainResult>;
 
   /**
    * Boot loops, VMs without runners and the job failure-rate gate. Jobs are read from the config repo's Actions
@@ -217,4 +261,59 @@ export interface RolloutActivities {
 
   latestRunnerRelease(input: { newerThan?: string }): Promise<RunnerReleaseInfo | null>;
   verifyRunnerArchive(input: { url: string; sha256: string }): Promise<{ bytes: number }>;
+  /** The latest run of each rollout workflow id, read from Temporal. */
+  describeRollouts(input: { workflowIds: readonly string[] }): Promise<RolloutRecord[]>;
 }
+
+/** One MIG of a pool as the pool controller sees it. */
+export interface PoolMigObservation extends MigLocator {
+  readonly targetSize: number;
+  /** Each VM with its runner's state (the runner is named after its VM). */
+  readonly vms: readonly ObservedVm[];
+  /** A rollout holds the MIG (its per-MIG worker runs): the controller must not write it. */
+  readonly held: boolean;
+}
+
+/** A job GitHub lists as waiting for a runner, with the `runs-on` labels it asks for. */
+export interface QueuedJob {
+  readonly id: number;
+  readonly runId: number;
+  readonly labels: readonly string[];
+}
+
+export interface PoolObservation {
+  readonly migs: readonly PoolMigObservation[];
+  /** Only when asked for (the periodic reconciliation): the config repo's queued jobs of this pool. */
+  readonly queuedJobs?: readonly QueuedJob[];
+  /** False when there were more queued runs than one reading takes: jobs missing from the list may still wait. */
+  readonly queuedJobsComplete?: boolean;
+  /** The fleet file's policy of the pool, read with every observation so a changed mode or bound applies. */
+  readonly policy: PoolPolicy;
+  /** Epoch milliseconds of the observation, on the activities' clock. */
+  readonly at: number;
+}
+
+/** What `raisePoolMig` did: `held` means a rollout took the MIG meanwhile and nothing was written. */
+export interface PoolRaiseResult {
+  readonly mig: MigLocator;
+  readonly outcome: 'raised' | 'unchanged' | 'held';
+  readonly targetSize: number;
+}
+
+/** The pool controller's effects: reads of its pool, raises of a MIG's target size, busy-safe removals. */
+export interface PoolActivities {
+  observePool(input: { pool: string; withQueuedJobs: boolean }): Promise<PoolObservation>;
+  /**
+   * Raises the MIG's target size from `from` to `to`. Never lowers it: a MIG whose target size moved past `from`
+   * meanwhile is left as it is (`unchanged`), as a lower size would let GCP pick VMs to delete, busy or not.
+   */
+  raisePoolMig(input: { mig: MigLocator; from: number; to: number }): Promise<PoolRaiseResult>;
+  /**
+   * Removes the named idle runners by the busy-safe drain (GitHub first, 422 while busy, then the VM through the
+   * MIG); a MIG a rollout holds is left alone (`held`).
+   */
+  removePoolRunners(input: { mig: MigLocator; runners: readonly string[] }): Promise<DrainResult & { held: boolean }>;
+}
+
+/** Every activity the worker registers. */
+export type EngineActivities = RolloutActivities & PoolActivities;
