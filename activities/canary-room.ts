@@ -38,6 +38,12 @@ export interface RoomOutcome {
   readonly waitingForBusy: number;
   /** The autoscaler min a surge set to make the room, when one did. */
   readonly surgedTo?: number;
+  /**
+   * Slots the autoscaler is about to add because its min stands above the target size (a VM that ran its job and
+   * deleted itself took the target size down with it): GCP's autoscaler keeps the size at its min, so the new
+   * template's VM is on its way.
+   */
+  readonly coming: number;
 }
 
 /**
@@ -66,13 +72,14 @@ export async function makeRoomFor(
   const freeSlots = Math.max(0, targetSize - live.length);
   const onTemplate = live.filter((instance) => instance.instanceTemplate === template).length;
   const short = Math.min(wanted, targetSize) - onTemplate - freeSlots;
-  if (short <= 0) return { replaced: [], waitingForBusy: 0 };
+  if (short <= 0) return { replaced: [], waitingForBusy: 0, coming: 0 };
   // An autoscaler keeps the target size at its min or above: slots it is about to add (a surge's, also one made by
   // an earlier attempt, or for a canary VM that ran its job and deleted itself) are room on its way.
   const autoscaler = await linkedAutoscaler(reads, mig, igm);
-  const coming = autoscaler === undefined || autoscaler.mode === 'OFF' ? 0 : autoscaler.bounds.min - targetSize;
-  const needed = short - Math.max(0, coming);
-  if (needed <= 0) return { replaced: [], waitingForBusy: 0 };
+  const coming =
+    autoscaler === undefined || autoscaler.mode === 'OFF' ? 0 : Math.max(0, autoscaler.bounds.min - targetSize);
+  const needed = short - coming;
+  if (needed <= 0) return { replaced: [], waitingForBusy: 0, coming };
   // Within max: lowering a max later is not the restore a surge promises (the MIG would stand above it).
   if (surge && surgeable(autoscaler) && targetSize + needed <= autoscaler.bounds.max) {
     const surgedTo = targetSize + needed;
@@ -82,7 +89,7 @@ export async function makeRoomFor(
       from: autoscaler.bounds.min,
       to: surgedTo,
     });
-    return { replaced: [], waitingForBusy: 0, surgedTo };
+    return { replaced: [], waitingForBusy: 0, surgedTo, coming };
   }
 
   // Replaceable: settled VMs of another template (one whose template GCP does not report yet is left alone).
@@ -119,7 +126,7 @@ export async function makeRoomFor(
     runtime.log.info(`no idle old runner in ${mig.name} to make room on ${template}; it waits for a job to end`, {
       mig: mig.name,
     });
-    return { replaced: [], waitingForBusy };
+    return { replaced: [], waitingForBusy, coming };
   }
 
   // The call takes no requestId; a retry after a lost answer reads again first and finds these VMs already being
@@ -142,5 +149,5 @@ export async function makeRoomFor(
   );
   await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
   runtime.log.info(what, { mig: mig.name, replaced: chosen, template });
-  return { replaced: chosen, waitingForBusy };
+  return { replaced: chosen, waitingForBusy, coming };
 }

@@ -73,15 +73,16 @@ export function createRolloutCheckActivities(
       const expected = Math.min(canarySize, igm.targetSize ?? 0);
       // A canary VM that ran its job and deleted itself leaves no slot when the MIG stays at its size with old
       // VMs: the canary would be missing until one of them ran a job. Room made now is a canary on its way, and a
-      // MIG whose old runners are all busy holds the canary back through no fault of the canary's.
+      // MIG whose old runners are all busy holds the canary back through no fault of the canary's, and so does a
+      // MIG below its autoscaler's min, whose next VM is the canary's.
       const room =
         instances.length === 0 && expected > 0 && canaryVersion !== undefined
           ? await makeRoomFor(runtime, mig, canaryTemplate, expected, { remember: false })
-          : { replaced: [], waitingForBusy: 0 };
+          : { replaced: [], waitingForBusy: 0, coming: 0 };
       const absence = canaryAbsenceProblem({
         observations,
         canaryVmsNow: instances.length,
-        heldBack: room.replaced.length > 0 || room.waitingForBusy > 0,
+        heldBack: room.replaced.length > 0 || room.waitingForBusy > 0 || room.coming > 0,
         expected,
         since: started,
         now,

@@ -15,6 +15,7 @@ import {
   canaryChecks,
   grow,
   injectedFaults,
+  occupyOneRunner,
   startActivityFixture,
   startCanary,
   tenPercentFailing,
@@ -179,6 +180,44 @@ describe('a canary between jobs', () => {
     assert.deepEqual(back.problems, []);
     assert.equal(back.canaryRunnersOnline, 1);
     assert.notEqual(canaryVms()[0]?.name, busy.observations?.vms[0]?.name, 'a new canary VM replaced the first');
+  });
+
+  test('a canary VM no check saw is not absent while the autoscaler brings its slot back', async (t) => {
+    // Checks run minutes apart and a busy canary VM lives for one job: the first check can come after it left. The
+    // MIG then stands below the autoscaler's min, and the slot the autoscaler restores is the canary's.
+    fx.sim.control.patchBehaviours({ cpuAutoscaler: false });
+    t.after(() => fx.sim.control.patchBehaviours({ cpuAutoscaler: true }));
+    const mig = { region: 'us-west1', name: 'gh-runner-testing-postsubmit-arm64-us-west1' };
+    const pool = { group: 'postsubmit', type: 'arm64' };
+    const canaryTemplate = fx.sim.control.createTemplate({ ...pool, version: NEW }).name;
+    await grow(fx, mig, 2);
+    // An old VM busy for hours keeps the MIG from emptying, so the canary is the one VM that comes and goes.
+    const old = occupyOneRunner(fx, mig, pool, 600);
+    const since = fx.sim.control.clock().now;
+    await fx.run('canaryMig', { mig, template: canaryTemplate, canarySize: 1 });
+    await fx.run('drainIdleRunners', { mig, keepTemplate: canaryTemplate });
+    fx.sim.control.advance(600);
+    const canaryVms = () => fx.sim.control.mig(mig.name).instances.filter((i) => i.template === canaryTemplate);
+    assert.equal(canaryVms().length, 1, 'the canary VM is up');
+    fx.sim.control.submitJobs({ environment: 'testing', ...pool, count: 1, durationMinutes: 5 });
+    for (let steps = 0; canaryVms().length > 0; steps++) {
+      assert.ok(steps < 100, 'the canary VM deleted itself after its job');
+      fx.sim.control.advance(10);
+    }
+    assert.ok(Date.parse(fx.sim.control.clock().now) - Date.parse(since) > 10 * 60_000, 'past the registration grace');
+    const standing = fx.sim.control.mig(mig.name);
+    assert.deepEqual(
+      [standing.targetSize, standing.instances.map((vm) => vm.name)],
+      [1, [old.name]],
+      'the MIG stands below its min with the busy old VM until the autoscaler runs',
+    );
+
+    const between = await fx.run('canaryHealth', { mig, canaryTemplate, since });
+    assert.deepEqual(between.problems, []);
+    assert.deepEqual([between.healthy, between.canaryInstances], [true, 0]);
+    fx.sim.control.advance(10 * 60);
+    assert.equal(canaryVms().length, 1, 'the autoscaler brought the canary back');
+    assert.deepEqual(fx.sim.control.jobs().killed, []);
   });
 });
 
