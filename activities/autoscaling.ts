@@ -72,6 +72,32 @@ export async function patchAutoscaling(
 }
 
 /**
+ * Sets the mode of the autoscaler `name` and waits for the operation. The caller reads the mode first, so a retry
+ * after a lost answer finds it set; a new id per attempt keeps a failed operation from being answered again.
+ */
+export async function patchAutoscalerMode(
+  runtime: ActivityRuntime,
+  mig: MigLocator,
+  name: string,
+  mode: string,
+): Promise<void> {
+  const what = `set the autoscaler mode of ${mig.name} in ${mig.region} to ${mode}`;
+  const result = await runtime.call(
+    what,
+    () =>
+      runtime.deps.compute.autoscalers.patch({
+        project: runtime.project,
+        region: mig.region,
+        autoscaler: name,
+        requestId: runtime.attemptRequestId('autoscaler-mode', mig.region, mig.name, mode),
+        autoscalerResource: { name, autoscalingPolicy: { mode } },
+      }),
+    FailureType.MIG_NOT_FOUND,
+  );
+  await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
+}
+
+/**
  * Whether restoring an autoscaler's min after a surge is busy-safe: only in ONLY_SCALE_OUT does the autoscaler
  * "create VMs according to the policy, but [not] scale the MIG in"
  * (https://cloud.google.com/compute/docs/reference/rest/v1/regionAutoscalers, AutoscalingPolicy.mode). In ON a

@@ -272,6 +272,8 @@ export interface PoolMigObservation extends MigLocator {
   readonly vms: readonly ObservedVm[];
   /** A rollout holds the MIG (its per-MIG worker runs): the controller must not write it. */
   readonly held: boolean;
+  /** The mode of the autoscaler the MIG links (`ON`, `ONLY_SCALE_OUT`, `OFF`); absent for a fixed-size MIG. */
+  readonly autoscalerMode?: string;
 }
 
 /** A job GitHub lists as waiting for a runner, with the `runs-on` labels it asks for. */
@@ -300,6 +302,14 @@ export interface PoolRaiseResult {
   readonly targetSize: number;
 }
 
+/** What `setPoolAutoscalerMode` did: `held` means a rollout holds the MIG and nothing was written. */
+export interface PoolAutoscalerModeResult {
+  readonly mig: MigLocator;
+  readonly outcome: 'set' | 'unchanged' | 'held' | 'none';
+  /** The mode before, when the MIG links an autoscaler. */
+  readonly previous?: string;
+}
+
 /** The pool controller's effects: reads of its pool, raises of a MIG's target size, busy-safe removals. */
 export interface PoolActivities {
   observePool(input: { pool: string; withQueuedJobs: boolean }): Promise<PoolObservation>;
@@ -308,6 +318,12 @@ export interface PoolActivities {
    * meanwhile is left as it is (`unchanged`), as a lower size would let GCP pick VMs to delete, busy or not.
    */
   raisePoolMig(input: { mig: MigLocator; from: number; to: number }): Promise<PoolRaiseResult>;
+  /**
+   * Sets the mode of the autoscaler the MIG links. GCP resizes an autoscaled MIG only in mode `OFF`, which keeps
+   * the autoscaler's configuration, so a pool in queue mode takes its MIGs over with `OFF` and hands them back with
+   * the mode they had. `none`: the MIG is fixed-size.
+   */
+  setPoolAutoscalerMode(input: { mig: MigLocator; mode: string }): Promise<PoolAutoscalerModeResult>;
   /**
    * Removes the named idle runners by the busy-safe drain (GitHub first, 422 while busy, then the VM through the
    * MIG); a MIG a rollout holds is left alone (`held`).

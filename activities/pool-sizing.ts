@@ -14,6 +14,7 @@ import { migNameOf } from '../runner-config/matrix.js';
 import { fleetPools, poolOfJob, type Pool } from '../runner-config/pools.js';
 import type { ObservedVm } from '../workflows/pool-decision.js';
 import { migWorkflowId } from '../workflows/rollout-contract.js';
+import { linkedAutoscaler, patchAutoscalerMode } from './autoscaling.js';
 import { createDrainActivities } from './drain.js';
 import { FailureType, permanentFailure } from './failures.js';
 import { getMig, managedInstances, operationOf, waitForOperation } from './mig-reads.js';
@@ -52,6 +53,7 @@ export function createPoolSizingActivities(runtime: ActivityRuntime): PoolActivi
       listRunnersByPrefix(reads, migRunnerPrefix(mig.name)),
       held(mig),
     ]);
+    const autoscaler = await linkedAutoscaler(reads, mig, igm);
     const byName = new Map(runners.map((runner) => [runner.name, runner]));
     const at = runtime.now().getTime();
     const vms = instances
@@ -64,7 +66,13 @@ export function createPoolSizingActivities(runtime: ActivityRuntime): PoolActivi
         // GitHub tells no idle time; the observation's time keeps the order stable (by name) among idle ones.
         return { name, runner: runner.busy ? { state: 'busy' } : { state: 'idle', idleSince: at } };
       });
-    return { ...mig, targetSize: igm.targetSize ?? 0, vms, held: isHeld };
+    return {
+      ...mig,
+      targetSize: igm.targetSize ?? 0,
+      vms,
+      held: isHeld,
+      ...(autoscaler === undefined ? {} : { autoscalerMode: autoscaler.mode }),
+    };
   }
 
   /**
@@ -138,9 +146,19 @@ export function createPoolSizingActivities(runtime: ActivityRuntime): PoolActivi
         );
       }
       if (await held(mig)) return { mig, outcome: 'held', targetSize: from };
-      const current = (await getMig(runtime, mig)).targetSize ?? 0;
+      const igm = await getMig(runtime, mig);
+      const current = igm.targetSize ?? 0;
       // Moved meanwhile (a retry after the raise, or another change): a raise from a stale size could lower it.
       if (current !== from) return { mig, outcome: 'unchanged', targetSize: current };
+      // GCP answers 412 to a resize of an autoscaled MIG, which retrying never changes; the controller turns the
+      // autoscaler off first, and a person who turned it back on gets it turned off at the next decision.
+      const autoscaler = await linkedAutoscaler(runtime, mig, igm);
+      if (autoscaler !== undefined && autoscaler.mode !== 'OFF') {
+        throw permanentFailure(
+          FailureType.INVALID_REQUEST,
+          `cannot raise the target size of ${mig.name} in ${mig.region}: its autoscaler ${autoscaler.name} is in mode ${autoscaler.mode}, and GCP resizes an autoscaled MIG only in mode OFF`,
+        );
+      }
       const what = `raise the target size of ${mig.name} in ${mig.region} from ${from} to ${to}`;
       const result = await runtime.call(
         what,
@@ -157,6 +175,22 @@ export function createPoolSizingActivities(runtime: ActivityRuntime): PoolActivi
       await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
       runtime.log.info(what);
       return { mig, outcome: 'raised', targetSize: to };
+    },
+
+    async setPoolAutoscalerMode({ mig, mode }) {
+      if (!['ON', 'ONLY_SCALE_OUT', 'OFF'].includes(mode)) {
+        throw permanentFailure(
+          FailureType.INVALID_REQUEST,
+          `an autoscaler mode is ON, ONLY_SCALE_OUT or OFF, not "${mode}" (asked for ${mig.name})`,
+        );
+      }
+      if (await held(mig)) return { mig, outcome: 'held' };
+      const autoscaler = await linkedAutoscaler(runtime, mig, await getMig(runtime, mig));
+      if (autoscaler === undefined) return { mig, outcome: 'none' };
+      if (autoscaler.mode === mode) return { mig, outcome: 'unchanged', previous: autoscaler.mode };
+      await patchAutoscalerMode(runtime, mig, autoscaler.name, mode);
+      runtime.log.info(`set the autoscaler mode of ${mig.name} from ${autoscaler.mode} to ${mode}`);
+      return { mig, outcome: 'set', previous: autoscaler.mode };
     },
 
     async removePoolRunners({ mig, runners }) {

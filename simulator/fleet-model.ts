@@ -153,7 +153,19 @@ export class FleetModel extends FleetStore {
     return true;
   }
 
+  /**
+   * GCP refuses to resize an autoscaled MIG unless its autoscaler's mode is OFF, with 412 conditionNotMet and this
+   * text (quoted in terraform-google-modules/terraform-google-vm#64 and e2b-dev/infra#770); the autoscaler owns the
+   * target size (https://cloud.google.com/compute/docs/reference/rest/v1/regionAutoscalers, AutoscalingPolicy.mode).
+   * deleteInstances stays allowed: it is how VMs leave an autoscaled group.
+   */
   resizeMig(mig: SimMig, size: number): boolean {
+    if (mig.autoscaler.mode !== 'OFF') {
+      throw new ModelError(
+        'conditionNotMet',
+        'Resizing of autoscaled regional managed instance groups is not allowed. If you want to manually adjust target size remove the autoscaler or set autoscaling policy mode to OFF.',
+      );
+    }
     if (size === mig.targetSize) return false;
     mig.targetSize = size;
     this.touch(mig);

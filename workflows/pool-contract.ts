@@ -98,6 +98,8 @@ export interface PoolControllerCarry {
   readonly continuedAsNew?: number;
   /** What `rollout pools set` changed; absent when nothing was. */
   readonly settings?: PoolSettings;
+  /** The MIGs whose autoscaler the controller turned off, each with the mode to hand it back with. */
+  readonly autoscalerModes?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -153,6 +155,11 @@ export interface PoolControllerState {
   readonly lastAction?: string;
   /** MIGs a rollout held at the last observation: counted, never written. */
   readonly heldMigs: readonly string[];
+  /**
+   * MIGs whose autoscaler the controller turned off to size them itself (GCP resizes an autoscaled MIG only in
+   * mode OFF), with the mode each gets back when the pool returns to `off`.
+   */
+  readonly autoscalerModes: Readonly<Record<string, string>>;
   /** Queued jobs the last reconciliation found that no webhook had announced. */
   readonly missedJobs: number;
   /** ISO time of the last reconciliation against GitHub. */

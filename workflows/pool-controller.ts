@@ -18,6 +18,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -63,6 +64,8 @@ interface ControllerRun {
   decision?: PoolDecision;
   idle?: number;
   heldMigs: readonly string[];
+  /** MIGs whose autoscaler this controller turned off, with the mode each had: handed back in mode `off`. */
+  autoscalerModes: Map<string, string>;
   lastAction?: string;
   reconciledAt?: string;
   problem?: string;
@@ -81,6 +84,7 @@ export async function poolController(input: PoolControllerInput): Promise<void> 
     missedJobs: carried?.missedJobs ?? 0,
     continuedAsNew: carried?.continuedAsNew ?? 0,
     heldMigs: [],
+    autoscalerModes: new Map(Object.entries(carried?.autoscalerModes ?? {})),
     settings: carried?.settings ?? {},
     ...(carried?.lastScaleOutAt === undefined ? {} : { lastScaleOutAt: carried.lastScaleOutAt }),
     ...(carried?.lastScaleInAt === undefined ? {} : { lastScaleInAt: carried.lastScaleInAt }),
@@ -155,6 +159,7 @@ export async function poolController(input: PoolControllerInput): Promise<void> 
           continuedAsNew: run.continuedAsNew,
           idleSince: Object.fromEntries(run.idleSince),
           ...(Object.keys(run.settings).length === 0 ? {} : { settings: run.settings }),
+          ...(run.autoscalerModes.size === 0 ? {} : { autoscalerModes: Object.fromEntries(run.autoscalerModes) }),
           ...(run.lastScaleOutAt === undefined ? {} : { lastScaleOutAt: run.lastScaleOutAt }),
           ...(run.lastScaleInAt === undefined ? {} : { lastScaleInAt: run.lastScaleInAt }),
         },
@@ -229,16 +234,62 @@ async function decideAndAct(
   });
   run.decision = decision;
   run.idle = observation.migs.reduce((sum, mig) => sum + mig.vms.filter((vm) => vm.runner.state === 'idle').length, 0);
+  // Histories from before the handover sized autoscaled MIGs without it (a resize GCP refuses with 412).
+  const handsOver = patched(AUTOSCALER_HANDOVER_PATCH);
   if (policy.mode === 'off') {
     run.lastAction = `off: would ${describe(decision.action)}`;
+    if (handsOver && run.autoscalerModes.size > 0) {
+      try {
+        await handAutoscalersBack(observation, run);
+      } catch (error) {
+        const cause = error instanceof ActivityFailure ? error.cause : error;
+        run.problem = `handing the autoscalers back failed: ${message(cause)}`;
+        log.warn('pool autoscaler handover failed', { pool, error: run.problem });
+      }
+    }
     return;
   }
   try {
+    if (handsOver) await takeAutoscalersOver(observation, run);
     run.lastAction = await act(observation, decision.action, run, now);
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : error;
     run.problem = `${describe(decision.action)} failed: ${message(cause)}`;
     log.warn('pool action failed', { pool, error: run.problem });
+  }
+}
+
+const AUTOSCALER_HANDOVER_PATCH = 'pool-autoscaler-handover';
+
+/**
+ * Turns off the autoscaler of every MIG the controller may write: GCP refuses to resize an autoscaled MIG unless
+ * its autoscaler's mode is OFF, and an autoscaler left on would size the MIG against the controller (an
+ * ONLY_SCALE_OUT one adds VMs for CPU load and keeps its min, undoing a scale-in). The mode is recorded from the
+ * observation before the write, so a retry after a lost answer (which reads OFF) cannot lose it.
+ */
+async function takeAutoscalersOver(observation: PoolObservation, run: ControllerRun): Promise<void> {
+  for (const mig of observation.migs) {
+    if (mig.held || mig.autoscalerMode === undefined || mig.autoscalerMode === 'OFF') continue;
+    const recorded = run.autoscalerModes.has(mig.name);
+    if (!recorded) run.autoscalerModes.set(mig.name, mig.autoscalerMode);
+    const result = await mutations.setPoolAutoscalerMode({ mig: { region: mig.region, name: mig.name }, mode: 'OFF' });
+    // A rollout took the MIG meanwhile: nothing was written, so there is nothing to hand back for it.
+    if (result.outcome === 'held' && !recorded) run.autoscalerModes.delete(mig.name);
+  }
+}
+
+/** Gives every autoscaler the controller turned off its mode back; a MIG a rollout holds waits for the next time. */
+async function handAutoscalersBack(observation: PoolObservation, run: ControllerRun): Promise<void> {
+  for (const [name, mode] of [...run.autoscalerModes]) {
+    const mig = observation.migs.find((candidate) => candidate.name === name);
+    // A MIG gone from the pool (the fleet file changed) is no longer this controller's to write.
+    if (mig === undefined) {
+      run.autoscalerModes.delete(name);
+      continue;
+    }
+    if (mig.held) continue;
+    const result = await mutations.setPoolAutoscalerMode({ mig: { region: mig.region, name }, mode });
+    if (result.outcome !== 'held') run.autoscalerModes.delete(name);
   }
 }
 
@@ -311,6 +362,7 @@ function stateOf(pool: string, jobs: PoolJobs, run: ControllerRun): PoolControll
     jobs: jobs.counts(),
     eventsApplied: run.eventsApplied,
     heldMigs: run.heldMigs,
+    autoscalerModes: Object.fromEntries(run.autoscalerModes),
     missedJobs: run.missedJobs,
     continuedAsNew: run.continuedAsNew,
     ...(decision === undefined

@@ -15,6 +15,12 @@ export function renderPoolDetails(state: PoolControllerState): string {
   if (settings !== '') lines.push(`Set at run time (over the fleet file): ${settings}`);
   if (state.lastAction !== undefined) lines.push(`Last: ${state.lastAction}`);
   if (state.heldMigs.length > 0) lines.push(`Held by a rollout (not written): ${state.heldMigs.join(', ')}`);
+  const takenOver = Object.entries(state.autoscalerModes);
+  if (takenOver.length > 0) {
+    lines.push(
+      `Autoscalers turned off (mode given back in mode off): ${takenOver.map(([mig, mode]) => `${mig} (was ${mode})`).join(', ')}`,
+    );
+  }
   if (state.problem !== undefined) lines.push(`Problem: ${state.problem}`);
   lines.push(
     `Job events applied: ${state.eventsApplied}; missed webhooks caught: ${state.missedJobs}` +

@@ -106,6 +106,25 @@ describe('pool sizing', () => {
     assert.match(failure.message, /no pool testing\/presubmit\/tpu/);
   });
 
+  test('raisePoolMig refuses an autoscaled MIG clearly, and raises it once its autoscaler is off', async () => {
+    const before = fx.sim.control.mig(mig.name).targetSize;
+    const autoscaled = await failureOf(run('raisePoolMig', { mig, from: before, to: before + 4 }));
+    assert.equal(autoscaled.type, FailureType.INVALID_REQUEST);
+    assert.match(autoscaled.message, /autoscaler .* is in mode ONLY_SCALE_OUT.*only in mode OFF/);
+    assert.equal(resizes(), 0, 'no resize was sent');
+
+    assert.deepEqual(await run('setPoolAutoscalerMode', { mig, mode: 'OFF' }), {
+      mig,
+      outcome: 'set',
+      previous: 'ONLY_SCALE_OUT',
+    });
+    assert.equal(fx.sim.control.mig(mig.name).autoscaler.mode, 'OFF');
+    assert.equal((await run('observePool', { pool: POOL, withQueuedJobs: false })).migs[0]?.autoscalerMode, 'OFF');
+    assert.equal((await run('setPoolAutoscalerMode', { mig, mode: 'OFF' })).outcome, 'unchanged');
+    const bad = await failureOf(run('setPoolAutoscalerMode', { mig, mode: 'SOMETIMES' }));
+    assert.equal(bad.type, FailureType.INVALID_REQUEST);
+  });
+
   test('raisePoolMig raises the target size; a stale size or a lower one changes nothing', async () => {
     const before = fx.sim.control.mig(mig.name).targetSize;
     // Two new VMs take the two queued jobs; two stay idle for the removal test.
@@ -151,6 +170,8 @@ describe('pool sizing', () => {
       const size = fx.sim.control.mig(mig.name).targetSize;
       const count = resizes();
       assert.equal((await run('raisePoolMig', { mig, from: size, to: size + 1 })).outcome, 'held');
+      assert.equal((await run('setPoolAutoscalerMode', { mig, mode: 'ONLY_SCALE_OUT' })).outcome, 'held');
+      assert.equal(fx.sim.control.mig(mig.name).autoscaler.mode, 'OFF');
       const idle = fx.sim.control.mig(mig.name).instances.find((instance) => instance.runner?.busy === false);
       const removal = await run('removePoolRunners', { mig, runners: idle === undefined ? [] : [idle.name] });
       assert.equal(removal.held, true);

@@ -32,6 +32,8 @@ interface FakeMig {
   readonly region: string;
   targetSize: number;
   readonly vms: Map<string, RunnerState>;
+  /** The linked autoscaler's mode: the fleet's CPU autoscalers scale out only. */
+  autoscalerMode: string;
 }
 
 export interface PoolCall {
@@ -59,7 +61,7 @@ export class FakePool {
   ) {
     for (const region of regions) {
       const name = `gh-runner-presubmit-gpu-${region}`;
-      this.migs.set(name, { name, region, targetSize: 0, vms: new Map() });
+      this.migs.set(name, { name, region, targetSize: 0, vms: new Map(), autoscalerMode: 'ONLY_SCALE_OUT' });
     }
   }
 
@@ -98,6 +100,7 @@ export class FakePool {
           region: mig.region,
           targetSize: mig.targetSize,
           held: this.held.has(mig.name),
+          autoscalerMode: mig.autoscalerMode,
           // Like the activity, the observation's time for every idle runner: GitHub tells no idle time.
           vms: [...mig.vms].map(([name, state]): ObservedVm => ({ name, runner: observed(state, Date.now()) })),
         }));
@@ -114,9 +117,20 @@ export class FakePool {
         const mig = this.mig(locator.name);
         if (this.held.has(mig.name)) return { mig: locator, outcome: 'held', targetSize: from };
         if (mig.targetSize !== from) return { mig: locator, outcome: 'unchanged', targetSize: mig.targetSize };
+        // GCP's 412: an autoscaled MIG is resized only with its autoscaler off.
+        if (mig.autoscalerMode !== 'OFF')
+          throw new Error(`${mig.name} is autoscaled (${mig.autoscalerMode}): resize refused`);
         for (let added = from; added < to; added++) mig.vms.set(`${mig.name}-${++this.seq}`, 'booting');
         mig.targetSize = to;
         return { mig: locator, outcome: 'raised', targetSize: to };
+      },
+      setPoolAutoscalerMode: async ({ mig: locator, mode }) => {
+        this.calls.push({ name: 'setPoolAutoscalerMode', detail: `${locator.name} ${mode}` });
+        const mig = this.mig(locator.name);
+        if (this.held.has(mig.name)) return { mig: locator, outcome: 'held' };
+        const previous = mig.autoscalerMode;
+        mig.autoscalerMode = mode;
+        return { mig: locator, outcome: previous === mode ? 'unchanged' : 'set', previous };
       },
       removePoolRunners: async ({ mig: locator, runners }): Promise<DrainResult & { held: boolean }> => {
         this.calls.push({ name: 'removePoolRunners', detail: `${locator.name} ${runners.join(',')}` });

@@ -54,3 +54,20 @@ export function googleError(error: unknown): { code: number; reason: string; mes
     message: body.error?.message ?? '',
   };
 }
+
+/**
+ * Sets a MIG's autoscaler to mode OFF, which GCP requires before it accepts a resize. The simulator applies a patch
+ * on receipt (its operation only reports it later), so a test at clock speed 0 need not wait for the operation;
+ * it names each autoscaler after its MIG, as gcloud does.
+ */
+export async function turnAutoscalerOff(
+  clients: ComputeClients,
+  at: { readonly project: string; readonly region: string; readonly mig: string },
+): Promise<void> {
+  await clients.autoscalers.patch({
+    project: at.project,
+    region: at.region,
+    autoscaler: at.mig,
+    autoscalerResource: { name: at.mig, autoscalingPolicy: { mode: 'OFF' } },
+  });
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 
-import { googleError } from './clients.js';
+import { googleError, turnAutoscalerOff } from './clients.js';
 import {
   PROJECT,
   REGION,
@@ -50,6 +50,7 @@ describe('simulator: compute API through the real @google-cloud/compute clients:
 
   test('a repeated requestId returns the first operation and has no second effect', async () => {
     const name = 'gh-runner-postsubmit-gpu-us-west1';
+    await turnAutoscalerOff(gce, { project: PROJECT, region: REGION, mig: name });
     const first = randomUUID();
     const [a] = await gce.migs.resize({
       project: PROJECT,
@@ -83,6 +84,23 @@ describe('simulator: compute API through the real @google-cloud/compute clients:
         [true, false],
       ],
     );
+  });
+
+  test('an autoscaled MIG refuses a resize with 412 conditionNotMet until its autoscaler is off', async () => {
+    const name = 'gh-runner-postsubmit-cpu-us-west1';
+    await assert.rejects(
+      gce.migs.resize({ project: PROJECT, region: REGION, instanceGroupManager: name, size: 3 }),
+      (error) => {
+        const failure = googleError(error);
+        assert.deepEqual([failure.code, failure.reason], [412, 'conditionNotMet']);
+        assert.match(failure.message, /set autoscaling policy mode to OFF/);
+        return true;
+      },
+    );
+    assert.equal((await getMig(name)).targetSize, 1, 'the refused resize changed nothing');
+    await turnAutoscalerOff(gce, { project: PROJECT, region: REGION, mig: name });
+    await waitRegion(await gce.migs.resize({ project: PROJECT, region: REGION, instanceGroupManager: name, size: 3 }));
+    assert.equal((await getMig(name)).targetSize, 3);
   });
 
   test('an a100 MIG (BALANCED) rejects a second version with a clear 400', async () => {

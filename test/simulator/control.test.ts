@@ -103,6 +103,15 @@ describe('simulator: control API and model behaviour', () => {
   });
 
   test('counters and mutation log over HTTP', async () => {
+    // GCP resizes an autoscaled MIG only with its autoscaler off.
+    await fetch(
+      `${sim.url}/compute/v1/projects/iree-oss/regions/us-west1/autoscalers?autoscaler=gh-runner-presubmit-cpu-us-west1`,
+      {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'gh-runner-presubmit-cpu-us-west1', autoscalingPolicy: { mode: 'OFF' } }),
+      },
+    );
     await fetch(
       `${sim.url}/compute/v1/projects/iree-oss/regions/us-west1/instanceGroupManagers/gh-runner-presubmit-cpu-us-west1/resize?size=3`,
       {
@@ -117,9 +126,12 @@ describe('simulator: control API and model behaviour', () => {
     const log = (await call(sim, 'GET', '/_sim/mutations?endpoint=compute.*')).json as {
       mutations: Array<{ seq: number; effective: boolean }>;
     };
-    assert.equal(log.mutations.length, 1);
-    assert.equal(log.mutations[0]?.effective, true);
-    const since = (await call(sim, 'GET', `/_sim/mutations?since=${log.mutations[0]?.seq ?? 0}`)).json as {
+    assert.equal(log.mutations.length, 2);
+    assert.deepEqual(
+      log.mutations.map((mutation) => mutation.effective),
+      [true, true],
+    );
+    const since = (await call(sim, 'GET', `/_sim/mutations?since=${log.mutations[1]?.seq ?? 0}`)).json as {
       mutations: unknown[];
     };
     assert.deepEqual(since.mutations, []);

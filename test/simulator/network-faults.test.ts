@@ -4,13 +4,15 @@ import { after, before, describe, test } from 'node:test';
 import type { Octokit } from '@octokit/rest';
 
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/index.js';
-import { closeComputeClients, computeClients, octokit, type ComputeClients } from './clients.js';
+import { closeComputeClients, computeClients, octokit, turnAutoscalerOff, type ComputeClients } from './clients.js';
 
 const PROJECT = 'iree-oss';
 const REGION = 'us-west1';
 const ORG = 'iree-org';
 const MIG = 'gh-runner-presubmit-cpu-us-west1';
 const RESIZE = 'compute.regionInstanceGroupManagers.resize';
+/** The MIG every resize here targets; GCP resizes only a MIG whose autoscaler is off. */
+const AT = { project: PROJECT, region: REGION, mig: MIG };
 const LIST_RUNNERS = 'github.runners.list';
 const OPTIONS: SimulatorOptions = { speed: 0, seed: 5, startTime: '2026-03-02T00:00:00Z', jobRates: [] };
 
@@ -35,6 +37,7 @@ describe('simulator: network-level faults through the real clients', () => {
     idealGce = computeClients(ideal.url);
     github = octokit(sim.url);
     idealGithub = octokit(ideal.url);
+    for (const clients of [gce, idealGce]) await turnAutoscalerOff(clients, AT);
   });
 
   after(async () => {
@@ -125,6 +128,7 @@ test('simulator: hung requests wait for clients without a timeout, and close() e
   const hangs = { endpoints: [RESIZE, LIST_RUNNERS].map((endpoint) => ({ endpoint, kind: 'hang' as const })) };
   const sim = await startSimulator({ ...OPTIONS, faults: hangs });
   const gce = computeClients(sim.url);
+  await turnAutoscalerOff(gce, AT);
   // The compute client's REST transport has no per-call timeout: only the server closing ends its wait.
   const resizing = resize(gce, 3);
   const listing = listRunners(octokit(sim.url));
@@ -142,6 +146,7 @@ test('simulator: hung requests wait for clients without a timeout, and close() e
 
   const ideal = await startSimulator({ ...OPTIONS, profile: 'ideal' });
   const idealGce = computeClients(ideal.url);
+  await turnAutoscalerOff(idealGce, AT);
   await resize(idealGce, 3);
   await closeComputeClients(idealGce);
   await ideal.close();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { poolSettingsUpdate, type PoolSettings } from '../../workflows/pool-contract.js';
+import { poolSettingsUpdate, poolStateQuery, type PoolSettings } from '../../workflows/pool-contract.js';
 import { timerClearance } from '../helpers/timer-clearance.js';
 import {
   FakePool,
@@ -71,6 +71,13 @@ test('the next decision sizes by the new bounds, and mode off stops the controll
     const raised = await untilPool(server.env, handle, (s) => s.current === 6, 'six VMs ordered');
     assert.equal(raised.desired, 6);
     assert.deepEqual(raised.settings, { min: 1, max: 6 });
+    // GCP resizes an autoscaled MIG only with its autoscaler off: the controller took both over, once.
+    const migNames = [...pool.migs.keys()];
+    assert.deepEqual(raised.autoscalerModes, Object.fromEntries(migNames.map((name) => [name, 'ONLY_SCALE_OUT'])));
+    assert.deepEqual(
+      pool.writes().filter((call) => call.name === 'setPoolAutoscalerMode'),
+      migNames.map((name) => ({ name: 'setPoolAutoscalerMode', detail: `${name} OFF` })),
+    );
 
     const writes = pool.writes().length;
     await settings.update(handle, poolSettingsUpdate, { mode: 'off' });
@@ -86,7 +93,16 @@ test('the next decision sizes by the new bounds, and mode off stops the controll
     await untilPool(server.env, handle, (s) => s.reconciledAt !== off.reconciledAt, 'a reconciliation later', {
       step: 60_000,
     });
-    assert.equal(pool.writes().length, writes, 'no size changed in mode off');
+    assert.deepEqual(
+      pool.writes().slice(writes),
+      migNames.map((name) => ({ name: 'setPoolAutoscalerMode', detail: `${name} ONLY_SCALE_OUT` })),
+      'in mode off no size changed: the autoscalers got their mode back, once',
+    );
+    assert.deepEqual(
+      [...pool.migs.values()].map((mig) => mig.autoscalerMode),
+      migNames.map(() => 'ONLY_SCALE_OUT'),
+    );
+    assert.deepEqual((await handle.query(poolStateQuery)).autoscalerModes, {});
   });
 });
 
