@@ -89,13 +89,16 @@ export async function poolController(input: PoolControllerInput): Promise<void> 
     ...(carried?.lastScaleOutAt === undefined ? {} : { lastScaleOutAt: carried.lastScaleOutAt }),
     ...(carried?.lastScaleInAt === undefined ? {} : { lastScaleInAt: carried.lastScaleInAt }),
   };
-  let changed = false;
+  /** A job event changed the job view. */
+  let jobsChanged = false;
+  /** The operator changed the settings: the next decision is due now, in either mode. */
+  let settingsChanged = false;
   const state = (): PoolControllerState => stateOf(input.pool, jobs, run);
   setHandler(
     poolJobSignal,
     (event) => {
       run.eventsApplied += 1;
-      if (jobs.apply(event) !== 'ignored') changed = true;
+      if (jobs.apply(event) !== 'ignored') jobsChanged = true;
     },
     { description: 'A `workflow_job` delivery for this pool, from the webhook receiver.' },
   );
@@ -105,7 +108,7 @@ export async function poolController(input: PoolControllerInput): Promise<void> 
     (change): PoolSettingsAck => {
       run.settings = mergeSettings(run.settings, change);
       // Wakes the loop: the next decision, right away, sizes by the new settings.
-      changed = true;
+      settingsChanged = true;
       log.info('pool settings changed', { pool: input.pool, change, settings: run.settings });
       const known = run.policy === undefined ? {} : { mode: modeOf(run), ...boundsInForce(run.policy, run.settings) };
       return { pool: input.pool, settings: run.settings, ...known };
@@ -126,9 +129,14 @@ export async function poolController(input: PoolControllerInput): Promise<void> 
   let nextReconcileAt = Date.now();
   for (;;) {
     const waitMs = Math.min(nextReconcileAt, cooldownEnd(run, scaleOutCooldownMs, scaleInCooldownMs)) - Date.now();
+    // In mode off nothing acts on a job event, so it waits for the reconciliation: an observation per event would
+    // spend a pool's GitHub and Compute reads on every job of a pool the MIG autoscaler sizes.
+    const quietWhenOff = patched(OFF_OBSERVES_AT_RECONCILIATION_PATCH);
+    const due = (): boolean => settingsChanged || (jobsChanged && (!quietWhenOff || modeOf(run) === 'queue'));
     // No timer when there is nothing to wait for: one due at once is a timer racing the next signal for nothing.
-    if (!changed && waitMs > 0) await condition(() => changed, waitMs);
-    changed = false;
+    if (!due() && waitMs > 0) await condition(due, waitMs);
+    jobsChanged = false;
+    settingsChanged = false;
     const reconciling = Date.now() >= nextReconcileAt;
     const trackedBefore = jobs.tracked();
     const observation = await observe(input.pool, reconciling, run);
@@ -260,6 +268,7 @@ async function decideAndAct(
 }
 
 const AUTOSCALER_HANDOVER_PATCH = 'pool-autoscaler-handover';
+const OFF_OBSERVES_AT_RECONCILIATION_PATCH = 'pool-off-observes-at-reconciliation';
 
 /**
  * Turns off the autoscaler of every MIG the controller may write: GCP refuses to resize an autoscaled MIG unless

@@ -137,5 +137,12 @@ test('mode off records the jobs and changes nothing', async (t) => {
     assert.match(state.lastAction ?? '', /^off: would scale out/);
     assert.deepEqual(pool.writes(), []);
     assert.deepEqual(Object.values(pool.targetSizes()), [0, 0]);
+    // Nothing acts on a job event in mode off: the pool is read at reconciliations only, not once per event.
+    const observations = pool.calls.filter((call) => call.name === 'observePool');
+    assert.ok(observations.length >= 2);
+    assert.deepEqual(
+      observations.map((call) => call.detail),
+      observations.map(() => 'with queued jobs'),
+    );
   });
 });
