@@ -113,6 +113,11 @@ export interface PoolSettings {
   readonly max?: number;
 }
 
+/** A change of the settings: `reset` first clears every field set before, so the fleet file's apply again. */
+export interface PoolSettingsChange extends PoolSettings {
+  readonly reset?: boolean;
+}
+
 /** What an accepted {@link poolSettingsUpdate} answers. */
 export interface PoolSettingsAck {
   readonly pool: string;
@@ -132,7 +137,7 @@ export interface PoolSettingsAck {
  * Changes the pool's settings (pool-settings.ts): the validator refuses an unknown mode, a negative or fractional
  * bound, a min above the max, and a bound beyond the fleet file's max.
  */
-export const poolSettingsUpdate = defineUpdate<PoolSettingsAck, [PoolSettings]>('set-settings');
+export const poolSettingsUpdate = defineUpdate<PoolSettingsAck, [PoolSettingsChange]>('set-settings');
 
 export interface PoolControllerState {
   readonly pool: string;

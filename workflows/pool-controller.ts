@@ -36,6 +36,7 @@ import {
   type PoolControllerInput,
   type PoolControllerState,
   type PoolSettings,
+  type PoolSettingsChange,
   type PoolSettingsAck,
 } from './pool-contract.js';
 import { decidePool, type PoolAction, type PoolDecision } from './pool-decision.js';
@@ -116,7 +117,7 @@ export async function poolController(input: PoolControllerInput): Promise<void> 
     {
       // Before the first observation the fleet file's policy is unknown: its rules are checked by the CLI then,
       // and its max still caps the bounds in force (pool-settings.ts).
-      validator: (change: PoolSettings) => {
+      validator: (change: PoolSettingsChange) => {
         const problem = settingsProblem(input.pool, change, { current: run.settings, fleet: run.policy });
         // An update refused by any other error would retry the workflow task instead of answering the caller.
         if (problem !== undefined) throw ApplicationFailure.nonRetryable(problem, 'InvalidPoolSettings');

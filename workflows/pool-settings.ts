@@ -4,7 +4,7 @@
  * anything) apply the same rules.
  */
 import { POOL_MODES, type AutoscalingBounds, type PoolPolicy } from '../runner-config/types.js';
-import type { PoolSettings } from './pool-contract.js';
+import type { PoolSettings, PoolSettingsChange } from './pool-contract.js';
 
 /** What the rules know besides the change; a part left out is not checked against. */
 export interface SettingsContext {
@@ -15,10 +15,17 @@ export interface SettingsContext {
 }
 
 /** Why `change` is refused for `pool`, or undefined when it may be applied. */
-export function settingsProblem(pool: string, change: PoolSettings, context: SettingsContext): string | undefined {
-  const { mode, min, max } = change;
-  if (mode === undefined && min === undefined && max === undefined) {
-    return `nothing to set for pool ${pool}: give a mode, a min or a max`;
+export function settingsProblem(
+  pool: string,
+  change: PoolSettingsChange,
+  context: SettingsContext,
+): string | undefined {
+  const { mode, min, max, reset } = change;
+  if (reset !== undefined && typeof reset !== 'boolean') {
+    return `reset for pool ${pool} is true or false (not ${JSON.stringify(reset)})`;
+  }
+  if (mode === undefined && min === undefined && max === undefined && reset !== true) {
+    return `nothing to set for pool ${pool}: give a mode, a min or a max, or reset`;
   }
   if (mode !== undefined && !(POOL_MODES as readonly unknown[]).includes(mode)) {
     return `unknown mode ${JSON.stringify(mode)} for pool ${pool} (modes: ${POOL_MODES.join(', ')})`;
@@ -42,12 +49,12 @@ export function settingsProblem(pool: string, change: PoolSettings, context: Set
       }
     }
   }
-  if (context.current === undefined) {
+  if (context.current === undefined && reset !== true) {
     return min !== undefined && max !== undefined && min > max
       ? `min ${min} is more than max ${max} for pool ${pool}`
       : undefined;
   }
-  const merged = mergeSettings(context.current, change);
+  const merged = mergeSettings(context.current ?? {}, change);
   const bounds = boundsInForce(context.fleet, merged);
   if (bounds.min !== undefined && bounds.max !== undefined && bounds.min > bounds.max) {
     const from = (field: 'min' | 'max'): string => (merged[field] === undefined ? " (the fleet file's)" : '');
@@ -64,11 +71,12 @@ export function settingsProblem(pool: string, change: PoolSettings, context: Set
   return undefined;
 }
 
-/** The settings after `change`: the fields it gives replace the ones set before. */
-export function mergeSettings(current: PoolSettings, change: PoolSettings): PoolSettings {
-  const mode = change.mode ?? current.mode;
-  const min = change.min ?? current.min;
-  const max = change.max ?? current.max;
+/** The settings after `change`: the fields it gives replace the ones set before, all of them after a reset. */
+export function mergeSettings(current: PoolSettings, change: PoolSettingsChange): PoolSettings {
+  const before = change.reset === true ? {} : current;
+  const mode = change.mode ?? before.mode;
+  const min = change.min ?? before.min;
+  const max = change.max ?? before.max;
   return {
     ...(mode === undefined ? {} : { mode }),
     ...(min === undefined ? {} : { min }),

@@ -6,8 +6,8 @@ import {
   poolSettingsUpdate,
   poolWorkflowId,
   type PoolControllerWorkflow,
-  type PoolSettings,
   type PoolSettingsAck,
+  type PoolSettingsChange,
 } from '../../workflows/pool-contract.js';
 import { settingsProblem } from '../../workflows/pool-settings.js';
 import type { CommandContext } from '../context.js';
@@ -19,7 +19,7 @@ import { controllerRuns } from './pools.js';
 export interface PoolsSetOptions {
   readonly project: string;
   readonly pool: Pool;
-  readonly change: PoolSettings;
+  readonly change: PoolSettingsChange;
 }
 
 export interface PoolsSetResult extends PoolSettingsAck {
@@ -30,7 +30,7 @@ export interface PoolsSetResult extends PoolSettingsAck {
  * The options, checked before Temporal is contacted: the pool is one of the fleet's, and the change passes every
  * rule that needs only the change and the fleet file (the controller's validator checks the rest).
  */
-export function poolsSetOptions(fleet: WorkerFleet, poolId: string, change: PoolSettings): PoolsSetOptions {
+export function poolsSetOptions(fleet: WorkerFleet, poolId: string, change: PoolSettingsChange): PoolsSetOptions {
   const all = fleetPools(fleet.fleet);
   const pool = all.find((candidate) => candidate.id === poolId);
   if (pool === undefined) {
@@ -71,7 +71,9 @@ export async function poolsSet(ctx: CommandContext, options: PoolsSetOptions): P
 }
 
 function render(result: PoolsSetResult): string {
-  const set = `set at run time: ${describeSettings(result.settings)}`;
+  const described = describeSettings(result.settings);
+  const set =
+    described === '' ? "nothing set at run time: the fleet file's policy applies" : `set at run time: ${described}`;
   if (result.mode === undefined) {
     return `pool ${result.pool}: ${set}; its controller started and applies it from its first decision`;
   }

@@ -1,7 +1,7 @@
 /** `pools` and `pools set`: the job-queue pools, their controllers' figures, and their settings at run time. */
 import { Option, type Command } from 'commander';
 import { POOL_MODES, type PoolMode } from '../../runner-config/types.js';
-import type { PoolSettings } from '../../workflows/pool-contract.js';
+import type { PoolSettingsChange } from '../../workflows/pool-contract.js';
 import { workerFleet } from '../fleet-flag.js';
 import { wholeNumber } from './flag-parsers.js';
 import type { CommandRuntime } from './runtime.js';
@@ -10,6 +10,7 @@ interface SetFlags {
   mode?: PoolMode;
   min?: number;
   max?: number;
+  reset?: boolean;
 }
 
 export function poolCommands(program: Command, runtime: CommandRuntime): void {
@@ -34,10 +35,12 @@ export function poolCommands(program: Command, runtime: CommandRuntime): void {
     )
     .option('--min <n>', "fewest VMs of the pool, over its regions (default: the fleet file's)", wholeNumber)
     .option('--max <n>', "most VMs of the pool, at most the fleet file's max (default: the fleet file's)", wholeNumber)
+    .option('--reset', "clear what was set at run time first: the fleet file's mode and bounds apply again")
     .action(async (poolId: string, flags: SetFlags, command: Command) => {
       const { poolsSet, poolsSetOptions } = await import('../commands/pools-set.js');
       const fleetFlag = command.optsWithGlobals<{ fleet?: string }>().fleet;
-      const change: PoolSettings = {
+      const change: PoolSettingsChange = {
+        ...(flags.reset === true ? { reset: true } : {}),
         ...(flags.mode === undefined ? {} : { mode: flags.mode }),
         ...(flags.min === undefined ? {} : { min: flags.min }),
         ...(flags.max === undefined ? {} : { max: flags.max }),

@@ -14,7 +14,7 @@ import type { PoolsSetResult } from '../../cli/commands/pools-set.js';
 import { DEFAULT_FLEET_PATH, defaultFleet } from '../../runner-config/default-fleet.js';
 import { fleetPools } from '../../runner-config/pools.js';
 import { poolWorkflowId } from '../../workflows/pool-contract.js';
-import { assertFailure, env, rollout, useCliStack, workflowCount } from './commands-stack.js';
+import { assertFailure, env, rollout, simulator, useCliStack, workflowCount } from './commands-stack.js';
 
 useCliStack();
 
@@ -162,6 +162,38 @@ describe('rollout pools', () => {
       assert.match(off.stdout, /^pool prod\/presubmit\/gpu: mode off \(set at run time: mode off, min 0, max 2\)\n$/);
       const after = (await poolLines()).find((candidate) => candidate.pool === POOL);
       assert.equal(after?.mode, 'off');
+
+      // What was set at run time is cleared: the fleet file's policy (no entry: off) applies again.
+      const reset = await rollout('--json', 'pools', 'set', POOL, '--reset');
+      assert.equal(reset.code, 0, reset.stderr);
+      assert.deepEqual((JSON.parse(reset.stdout) as PoolsSetResult).settings, {});
+      const resetAgain = await rollout('pools', 'set', POOL, '--reset');
+      assert.match(
+        resetAgain.stdout,
+        /^pool prod\/presubmit\/gpu: mode off \(nothing set at run time: the fleet file's policy applies\)\n$/,
+      );
+
+      // In queue mode the controller turned the pool's autoscalers off to resize them (GCP refuses otherwise); in
+      // mode off it gives them back the mode they had.
+      const gpuMigs = simulator.control
+        .state()
+        .migs.filter((mig) => mig.environment === 'prod' && mig.group === 'presubmit' && mig.type === 'gpu');
+      assert.ok(gpuMigs.length > 0);
+      for (
+        let look = 0;
+        look < 100 && gpuMigs.some((mig) => simulator.control.mig(mig.name).autoscaler.mode !== 'ONLY_SCALE_OUT');
+        look++
+      ) {
+        await delay(100);
+      }
+      assert.deepEqual(
+        gpuMigs.map((mig) => simulator.control.mig(mig.name).autoscaler.mode),
+        gpuMigs.map(() => 'ONLY_SCALE_OUT'),
+      );
+      const turnedOff = simulator.control
+        .mutations({ endpoint: 'compute.regionAutoscalers.patch' })
+        .filter((entry) => entry.effective && JSON.stringify(entry.body).includes('"OFF"'));
+      assert.equal(turnedOff.length, gpuMigs.length, 'each autoscaler was turned off once');
     } finally {
       await env.client.workflow
         .getHandle(workflowId)

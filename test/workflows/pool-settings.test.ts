@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PoolSettings } from '../../workflows/pool-contract.js';
-import { boundsInForce, policyInForce, settingsProblem } from '../../workflows/pool-settings.js';
+import { boundsInForce, mergeSettings, policyInForce, settingsProblem } from '../../workflows/pool-settings.js';
 import { POOL, queuePolicy } from '../helpers/pool-harness.js';
 
 const OFF = { environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'off' } as const;
@@ -36,6 +36,22 @@ describe('settings rules', () => {
     assert.match(settingsProblem(POOL, { max: 9 }, { fleet }) ?? '', /beyond the fleet file's max 8/);
     assert.match(settingsProblem(POOL, { min: 3, max: 2 }, {}) ?? '', /min 3 is more than max 2/);
     assert.equal(settingsProblem(POOL, { max: 100 }, { current: {} }), undefined, 'no fleet policy known yet');
+  });
+
+  test('a reset clears what was set before, then applies the fields it gives', () => {
+    assert.deepEqual(mergeSettings({ mode: 'off', max: 4 }, { reset: true }), {});
+    assert.deepEqual(mergeSettings({ mode: 'off', max: 4 }, { reset: true, min: 2 }), { min: 2 });
+    assert.deepEqual(mergeSettings({ mode: 'off', max: 4 }, { min: 2 }), { mode: 'off', min: 2, max: 4 });
+    assert.equal(settingsProblem(POOL, { reset: true }, { current: { max: 4 }, fleet }), undefined);
+    assert.equal(settingsProblem(POOL, { reset: true }, { fleet }), undefined, 'the CLI, before the controller');
+    // Without the reset the min 4 set before would stand above the max 3.
+    assert.equal(settingsProblem(POOL, { reset: true, max: 3 }, { current: { min: 4 }, fleet }), undefined);
+    assert.match(settingsProblem(POOL, { max: 3 }, { current: { min: 4 }, fleet }) ?? '', /min 4 is more than max 3/);
+    assert.match(
+      settingsProblem(POOL, { reset: 'yes' as never }, { current: {}, fleet }) ?? '',
+      /reset for pool prod\/presubmit\/gpu is true or false/,
+    );
+    assert.match(settingsProblem(POOL, { reset: false }, { current: {}, fleet }) ?? '', /nothing to set/);
   });
 
   test('mode queue needs bounds from the fleet file or the change', () => {
