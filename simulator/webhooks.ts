@@ -9,20 +9,30 @@ import { Webhooks } from '@octokit/webhooks';
 import type { FleetModel } from './fleet-model.js';
 import type { JobAction, SimJob } from './fleet-types.js';
 import { workflowJobResource } from './github-runs.js';
+import { Random } from './random.js';
 
 export interface WebhookTarget {
   /** Where deliveries are POSTed (an http(s) URL). */
   readonly url: string;
   /** The webhook secret the receiver verifies signatures with. */
   readonly secret: string;
+  /**
+   * The share of deliveries (0 to 1, default 0) that never reach the receiver, drawn from the seeded random: GitHub
+   * promises no delivery and redelivers nothing by itself
+   * (https://docs.github.com/en/webhooks/using-webhooks/handling-failed-webhook-deliveries), so a receiver's
+   * owner must catch up by other means.
+   */
+  readonly dropRate?: number;
 }
 
 export interface WebhookDelivery {
   readonly id: string;
   readonly action: JobAction;
   readonly jobId: number;
-  /** HTTP status of the receiver's answer, or 0 when it could not be reached. */
+  /** HTTP status of the receiver's answer, or 0 when it could not be reached or the delivery was dropped. */
   readonly status: number;
+  /** Never sent: one of the `dropRate` share. */
+  readonly dropped?: true;
 }
 
 /** Upper bound on a receiver's answer; a stuck receiver must not hold back the deliveries after it. */
@@ -37,9 +47,11 @@ export class WebhookSender {
   private target: WebhookTarget | undefined;
   private webhooks: Webhooks | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly drops: Random;
 
   constructor(private readonly model: FleetModel) {
     model.jobListener = (action, job) => this.enqueue(action, job);
+    this.drops = new Random(model.seed, 'webhookDrops');
   }
 
   configure(target: WebhookTarget | undefined): void {
@@ -49,6 +61,10 @@ export class WebhookSender {
         throw new RangeError(`webhook url "${target.url}" must use http or https`);
       }
       if (target.secret === '') throw new RangeError('webhook secret must not be empty');
+      const rate = target.dropRate ?? 0;
+      if (!(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
+        throw new RangeError(`webhook dropRate must be from 0 to 1, not ${String(target.dropRate)}`);
+      }
     }
     this.target = target;
     this.webhooks = target === undefined ? undefined : new Webhooks({ secret: target.secret });
@@ -66,6 +82,13 @@ export class WebhookSender {
     // Built now: the job moves on before the delivery goes out, and the payload must show this transition.
     const body = JSON.stringify(this.payload(action, job));
     const id = randomUUID();
+    // Drawn now, in event order, so a seeded run drops the same deliveries whatever the receiver's speed.
+    if (this.drops.next() < (target.dropRate ?? 0)) {
+      this.queue = this.queue.then(() => {
+        this.deliveries.push({ id, action, jobId: job.id, status: 0, dropped: true });
+      });
+      return;
+    }
     this.queue = this.queue.then(async () => {
       let status = 0;
       try {

@@ -73,3 +73,47 @@ test('job transitions are delivered as workflow_job webhooks signed with the con
     await new Promise<void>((resolve, reject) => receiver.close((error) => (error ? reject(error) : resolve())));
   }
 });
+
+test('a drop rate loses that share of deliveries, the same ones for the same seed, and is checked', async () => {
+  const received = new Set<string>();
+  const receiver = createServer((request, response) => {
+    received.add(String(request.headers['x-github-delivery']));
+    request.resume();
+    request.on('end', () => response.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  const droppedJobs = async (): Promise<string[]> => {
+    const sim = await startSimulator({
+      speed: 0,
+      seed: 11,
+      jobRates: [],
+      webhook: { url, secret: 's', dropRate: 0.3 },
+    });
+    try {
+      sim.control.submitJobs({ environment: 'prod', group: 'presubmit', type: 'cpu', count: 40, durationMinutes: 5 });
+      sim.control.advance(60 * 60);
+      await sim.webhooks.flush();
+      const deliveries = sim.webhooks.deliveries;
+      assert.equal(deliveries.length, 120, 'queued, in_progress and completed of each job');
+      for (const delivery of deliveries) {
+        assert.equal(received.has(delivery.id), delivery.dropped !== true, `delivery ${delivery.id}`);
+        assert.equal(delivery.status, delivery.dropped === true ? 0 : 204);
+      }
+      const dropped = deliveries.filter((delivery) => delivery.dropped === true);
+      assert.ok(dropped.length > 20 && dropped.length < 52, `${dropped.length} of 120 dropped at 30%`);
+      return dropped.map((delivery) => `${delivery.jobId}/${delivery.action}`);
+    } finally {
+      await sim.close();
+    }
+  };
+  try {
+    assert.deepEqual(await droppedJobs(), await droppedJobs());
+    await assert.rejects(
+      startSimulator({ speed: 0, jobRates: [], webhook: { url, secret: 's', dropRate: 1.5 } }),
+      /webhook dropRate must be from 0 to 1, not 1.5/,
+    );
+  } finally {
+    await new Promise<void>((resolve, reject) => receiver.close((error) => (error ? reject(error) : resolve())));
+  }
+});
