@@ -36,6 +36,8 @@ const jobRateSchema = z
       .number()
       .positive()
       .max(7 * 24 * 60),
+    hourly: z.array(z.number().min(0).max(1000)).length(24).optional(),
+    jobsPerArrival: z.number().int().min(1).max(1000).optional(),
   })
   .strict();
 export const jobRatesSchema = z.array(jobRateSchema);

@@ -111,6 +111,8 @@ function poolFor(store: FleetStore, ref: MigRef): JobPool {
       idle: new Set(),
       perHour: 0,
       meanDurationMs: 0,
+      hourly: undefined,
+      jobsPerArrival: 1,
       arrivalChain: 0,
     };
     store.pools.set(key, pool);

@@ -128,6 +128,9 @@ export interface JobPool {
   readonly idle: Set<SimRunner>;
   perHour: number;
   meanDurationMs: number;
+  /** Multipliers of `perHour` by hour of the simulated day (UTC); undefined for a flat rate. */
+  hourly: readonly number[] | undefined;
+  jobsPerArrival: number;
   /** Bumped when the rate changes, so the previous arrival chain stops. */
   arrivalChain: number;
 }

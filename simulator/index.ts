@@ -57,7 +57,14 @@ export type { JobRateRule, SimulatorTimings, InitialRelease } from './options.js
 export type { PublishReleaseInput } from './releases.js';
 export type { EndpointCounter, MutationLogEntry } from './request-log.js';
 export type { GitHubTrafficHour, GitHubTrafficView } from './github-traffic.js';
-export { DEFAULT_INITIAL_VERSION, DEFAULT_JOB_RATES, DEFAULT_SEED, DEFAULT_TIMINGS } from './options.js';
+export {
+  DEFAULT_INITIAL_VERSION,
+  DEFAULT_JOB_RATES,
+  DEFAULT_SEED,
+  DEFAULT_TIMINGS,
+  WORKDAY_HOURLY,
+  WORKDAY_JOB_RATES,
+} from './options.js';
 export { SimulatorControl } from './control.js';
 export { SNAPSHOT_FORMAT_VERSION, SnapshotError } from './snapshot.js';
 export { FleetModel } from './fleet-model.js';

@@ -35,7 +35,9 @@ export class JobScheduler {
   readonly handlers: FleetEventHandlers<'arrival' | 'finishJob' | 'selfDelete' | 'rerun'> = {
     arrival: ({ pool, chain }) => {
       if (pool.arrivalChain !== chain) return;
-      this.arrive(pool, pool.meanDurationMs);
+      if (this.acceptsArrival(pool)) {
+        for (let job = 0; job < pool.jobsPerArrival; job++) this.arrive(pool, pool.meanDurationMs);
+      }
       this.scheduleArrival(pool, chain);
     },
     finishJob: ({ job, runner }) => {
@@ -92,12 +94,27 @@ export class JobScheduler {
     const rate = jobRateFor(this.jobRates, pool);
     pool.perHour = rate.perHour;
     pool.meanDurationMs = rate.meanDurationMinutes * 60_000;
+    pool.hourly = rate.hourly;
+    pool.jobsPerArrival = rate.jobsPerArrival;
     pool.arrivalChain++;
     if (pool.perHour > 0) this.scheduleArrival(pool, pool.arrivalChain);
   }
 
+  /**
+   * Arrivals are drawn at the day's peak rate and each is kept with the ratio of its hour's rate to the peak
+   * (thinning), which gives a Poisson process whose rate follows the hour. A flat rate keeps every arrival and
+   * draws nothing, so seeded runs without a day shape are as before.
+   */
+  private acceptsArrival(pool: JobPool): boolean {
+    if (pool.hourly === undefined) return true;
+    const hour = new Date(this.store.now()).getUTCHours();
+    return this.jobRandom.next() * peakOf(pool.hourly) < (pool.hourly[hour] ?? 0);
+  }
+
   private scheduleArrival(pool: JobPool, chain: number): void {
-    const gap = this.jobRandom.exponential(HOUR_MS / pool.perHour);
+    const peakPerHour = pool.perHour * (pool.hourly === undefined ? 1 : peakOf(pool.hourly));
+    if (!(peakPerHour > 0)) return;
+    const gap = this.jobRandom.exponential(HOUR_MS / peakPerHour);
     this.store.schedule(this.store.now() + Math.max(1, Math.round(gap)), { kind: 'arrival', pool, chain });
   }
 
@@ -228,4 +245,8 @@ export class JobScheduler {
     }
     return counts;
   }
+}
+
+function peakOf(hourly: readonly number[]): number {
+  return Math.max(0, ...hourly);
 }
