@@ -52,23 +52,12 @@ export async function patchAutoscaling(
   name: string,
   bounds: AutoscalingBounds,
 ): Promise<void> {
-  const what = `set autoscaling of ${mig.name} in ${mig.region} to ${bounds.min}..${bounds.max}`;
-  const result = await runtime.call(
-    what,
-    () =>
-      runtime.deps.compute.autoscalers.patch({
-        project: runtime.project,
-        region: mig.region,
-        autoscaler: name,
-        requestId: runtime.requestId('autoscaling', mig.region, mig.name, `${bounds.min}..${bounds.max}`),
-        autoscalerResource: {
-          name,
-          autoscalingPolicy: { minNumReplicas: bounds.min, maxNumReplicas: bounds.max },
-        },
-      }),
-    FailureType.MIG_NOT_FOUND,
-  );
-  await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
+  const range = `${bounds.min}..${bounds.max}`;
+  await patchPolicy(runtime, mig, name, {
+    what: `set autoscaling of ${mig.name} in ${mig.region} to ${range}`,
+    requestId: runtime.requestId('autoscaling', mig.region, mig.name, range),
+    policy: { minNumReplicas: bounds.min, maxNumReplicas: bounds.max },
+  });
 }
 
 /**
@@ -81,20 +70,37 @@ export async function patchAutoscalerMode(
   name: string,
   mode: string,
 ): Promise<void> {
-  const what = `set the autoscaler mode of ${mig.name} in ${mig.region} to ${mode}`;
+  await patchPolicy(runtime, mig, name, {
+    what: `set the autoscaler mode of ${mig.name} in ${mig.region} to ${mode}`,
+    requestId: runtime.attemptRequestId('autoscaler-mode', mig.region, mig.name, mode),
+    policy: { mode },
+  });
+}
+
+/** A patch of the autoscaling policy: the fields given change, the others keep their values. */
+async function patchPolicy(
+  runtime: ActivityRuntime,
+  mig: MigLocator,
+  name: string,
+  patch: {
+    readonly what: string;
+    readonly requestId: string;
+    readonly policy: protos.google.cloud.compute.v1.IAutoscalingPolicy;
+  },
+): Promise<void> {
   const result = await runtime.call(
-    what,
+    patch.what,
     () =>
       runtime.deps.compute.autoscalers.patch({
         project: runtime.project,
         region: mig.region,
         autoscaler: name,
-        requestId: runtime.attemptRequestId('autoscaler-mode', mig.region, mig.name, mode),
-        autoscalerResource: { name, autoscalingPolicy: { mode } },
+        requestId: patch.requestId,
+        autoscalerResource: { name, autoscalingPolicy: patch.policy },
       }),
     FailureType.MIG_NOT_FOUND,
   );
-  await waitForOperation(runtime, { region: mig.region }, operationOf(result), what);
+  await waitForOperation(runtime, { region: mig.region }, operationOf(result), patch.what);
 }
 
 /**
