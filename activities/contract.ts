@@ -321,7 +321,8 @@ export interface PoolActivities {
   /**
    * Sets the mode of the autoscaler the MIG links. GCP resizes an autoscaled MIG only in mode `OFF`, which keeps
    * the autoscaler's configuration, so a pool in queue mode takes its MIGs over with `OFF` and hands them back with
-   * the mode they had. `none`: the MIG is fixed-size.
+   * the mode they had. `OFF` is refused (`held`) for a MIG a rollout holds; any other mode is set whoever holds it,
+   * as the MIG's own autoscaler is what sizes it during a rollout. `none`: the MIG is fixed-size.
    */
   setPoolAutoscalerMode(input: { mig: MigLocator; mode: string }): Promise<PoolAutoscalerModeResult>;
   /**

@@ -184,7 +184,8 @@ export function createPoolSizingActivities(runtime: ActivityRuntime): PoolActivi
           `an autoscaler mode is ON, ONLY_SCALE_OUT or OFF, not "${mode}" (asked for ${mig.name})`,
         );
       }
-      if (await held(mig)) return { mig, outcome: 'held' };
+      // Taking a MIG over needs it free of rollouts; giving its autoscaler its mode back never waits for one.
+      if (mode === 'OFF' && (await held(mig))) return { mig, outcome: 'held' };
       const autoscaler = await linkedAutoscaler(runtime, mig, await getMig(runtime, mig));
       if (autoscaler === undefined) return { mig, outcome: 'none' };
       if (autoscaler.mode === mode) return { mig, outcome: 'unchanged', previous: autoscaler.mode };

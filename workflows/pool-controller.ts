@@ -249,7 +249,7 @@ async function decideAndAct(
     run.lastAction = `off: would ${describe(decision.action)}`;
     if (handsOver && run.autoscalerModes.size > 0) {
       try {
-        await handAutoscalersBack(observation, run);
+        await handOverAutoscalers(observation, run, 'off');
       } catch (error) {
         const cause = error instanceof ActivityFailure ? error.cause : error;
         run.problem = `handing the autoscalers back failed: ${message(cause)}`;
@@ -259,7 +259,7 @@ async function decideAndAct(
     return;
   }
   try {
-    if (handsOver) await takeAutoscalersOver(observation, run);
+    if (handsOver) await handOverAutoscalers(observation, run, 'queue');
     run.lastAction = await act(observation, decision.action, run, now);
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : error;
@@ -272,34 +272,32 @@ const AUTOSCALER_HANDOVER_PATCH = 'pool-autoscaler-handover';
 const OFF_OBSERVES_AT_RECONCILIATION_PATCH = 'pool-off-observes-at-reconciliation';
 
 /**
- * Turns off the autoscaler of every MIG the controller may write: GCP refuses to resize an autoscaled MIG unless
- * its autoscaler's mode is OFF, and an autoscaler left on would size the MIG against the controller (an
- * ONLY_SCALE_OUT one adds VMs for CPU load and keeps its min, undoing a scale-in). The mode is recorded from the
- * observation before the write, so a retry after a lost answer (which reads OFF) cannot lose it.
+ * Who sizes each MIG: the controller, in mode queue, for a MIG no rollout holds; else the MIG's own autoscaler.
+ * GCP refuses to resize an autoscaled MIG unless its autoscaler's mode is OFF, and an autoscaler left on would size
+ * the MIG against the controller (an ONLY_SCALE_OUT one adds VMs for CPU load and keeps its min, undoing a
+ * scale-in), so taking a MIG over turns its autoscaler off. The mode is recorded from the observation before that
+ * write, so a retry after a lost answer (which reads OFF) cannot lose it. A MIG a rollout holds gets its mode back
+ * at once: the controller does not size it meanwhile, and without its autoscaler nothing would replace the VMs
+ * that delete themselves after their jobs.
  */
-async function takeAutoscalersOver(observation: PoolObservation, run: ControllerRun): Promise<void> {
-  for (const mig of observation.migs) {
-    if (mig.held || mig.autoscalerMode === undefined || mig.autoscalerMode === 'OFF') continue;
-    const recorded = run.autoscalerModes.has(mig.name);
-    if (!recorded) run.autoscalerModes.set(mig.name, mig.autoscalerMode);
-    const result = await mutations.setPoolAutoscalerMode({ mig: { region: mig.region, name: mig.name }, mode: 'OFF' });
-    // A rollout took the MIG meanwhile: nothing was written, so there is nothing to hand back for it.
-    if (result.outcome === 'held' && !recorded) run.autoscalerModes.delete(mig.name);
-  }
-}
-
-/** Gives every autoscaler the controller turned off its mode back; a MIG a rollout holds waits for the next time. */
-async function handAutoscalersBack(observation: PoolObservation, run: ControllerRun): Promise<void> {
-  for (const [name, mode] of [...run.autoscalerModes]) {
-    const mig = observation.migs.find((candidate) => candidate.name === name);
+async function handOverAutoscalers(observation: PoolObservation, run: ControllerRun, mode: PoolMode): Promise<void> {
+  for (const name of [...run.autoscalerModes.keys()]) {
     // A MIG gone from the pool (the fleet file changed) is no longer this controller's to write.
-    if (mig === undefined) {
-      run.autoscalerModes.delete(name);
-      continue;
+    if (!observation.migs.some((mig) => mig.name === name)) run.autoscalerModes.delete(name);
+  }
+  for (const mig of observation.migs) {
+    const locator = { region: mig.region, name: mig.name };
+    const recorded = run.autoscalerModes.get(mig.name);
+    if (mode === 'queue' && !mig.held) {
+      if (mig.autoscalerMode === undefined || mig.autoscalerMode === 'OFF') continue;
+      if (recorded === undefined) run.autoscalerModes.set(mig.name, mig.autoscalerMode);
+      const result = await mutations.setPoolAutoscalerMode({ mig: locator, mode: 'OFF' });
+      // A rollout took the MIG meanwhile: nothing was written, so there is nothing to give back for it.
+      if (result.outcome === 'held' && recorded === undefined) run.autoscalerModes.delete(mig.name);
+    } else if (recorded !== undefined) {
+      await mutations.setPoolAutoscalerMode({ mig: locator, mode: recorded });
+      run.autoscalerModes.delete(mig.name);
     }
-    if (mig.held) continue;
-    const result = await mutations.setPoolAutoscalerMode({ mig: { region: mig.region, name }, mode });
-    if (result.outcome !== 'held') run.autoscalerModes.delete(name);
   }
 }
 

@@ -170,8 +170,10 @@ describe('pool sizing', () => {
       const size = fx.sim.control.mig(mig.name).targetSize;
       const count = resizes();
       assert.equal((await run('raisePoolMig', { mig, from: size, to: size + 1 })).outcome, 'held');
-      assert.equal((await run('setPoolAutoscalerMode', { mig, mode: 'ONLY_SCALE_OUT' })).outcome, 'held');
-      assert.equal(fx.sim.control.mig(mig.name).autoscaler.mode, 'OFF');
+      // Taken over it is not; its autoscaler gets its mode back, as that is what sizes it during the rollout.
+      assert.equal((await run('setPoolAutoscalerMode', { mig, mode: 'ONLY_SCALE_OUT' })).outcome, 'set');
+      assert.equal((await run('setPoolAutoscalerMode', { mig, mode: 'OFF' })).outcome, 'held');
+      assert.equal(fx.sim.control.mig(mig.name).autoscaler.mode, 'ONLY_SCALE_OUT');
       const idle = fx.sim.control.mig(mig.name).instances.find((instance) => instance.runner?.busy === false);
       const removal = await run('removePoolRunners', { mig, runners: idle === undefined ? [] : [idle.name] });
       assert.equal(removal.held, true);

@@ -127,7 +127,7 @@ export class FakePool {
       setPoolAutoscalerMode: async ({ mig: locator, mode }) => {
         this.calls.push({ name: 'setPoolAutoscalerMode', detail: `${locator.name} ${mode}` });
         const mig = this.mig(locator.name);
-        if (this.held.has(mig.name)) return { mig: locator, outcome: 'held' };
+        if (mode === 'OFF' && this.held.has(mig.name)) return { mig: locator, outcome: 'held' };
         const previous = mig.autoscalerMode;
         mig.autoscalerMode = mode;
         return { mig: locator, outcome: previous === mode ? 'unchanged' : 'set', previous };

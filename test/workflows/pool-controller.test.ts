@@ -118,6 +118,45 @@ test('a MIG a rollout holds is counted but never written', async (t) => {
   });
 });
 
+test('a MIG a rollout takes gets its autoscaler back while held, and is taken over again once free', async (t) => {
+  const pool = new FakePool(queuePolicy(0, 10));
+  const [west, east] = [...pool.migs.keys()];
+  assert.ok(west !== undefined && east !== undefined);
+  await withPoolController(server, t.name, pool, async (handle) => {
+    const signal = poolSignals(server.env, pool);
+    await signal(handle, jobEvent('queued', 1));
+    const sized = await untilPool(server.env, handle, (s) => s.current === 1, 'one VM ordered');
+    assert.deepEqual(Object.keys(sized.autoscalerModes).sort(), [west, east].sort());
+    const modes = (): string[] => [...pool.migs.values()].map((mig) => mig.autoscalerMode);
+    assert.deepEqual(modes(), ['OFF', 'OFF']);
+
+    const before = pool.writes().length;
+    pool.held.add(west);
+    await signal(handle, jobEvent('queued', 2));
+    const held = await untilPool(server.env, handle, (s) => s.heldMigs.includes(west), 'the hold seen');
+    assert.deepEqual(held.autoscalerModes, { [east]: 'ONLY_SCALE_OUT' });
+    assert.equal(pool.migs.get(west)?.autoscalerMode, 'ONLY_SCALE_OUT', 'its own autoscaler sizes it meanwhile');
+    assert.ok(
+      pool
+        .writes()
+        .slice(before)
+        .every((call) => call.name === 'setPoolAutoscalerMode' || !call.detail.startsWith(west)),
+      `only the autoscaler's mode of the held MIG was written: ${JSON.stringify(pool.writes())}`,
+    );
+
+    pool.held.delete(west);
+    await signal(handle, jobEvent('queued', 3));
+    const free = await untilPool(
+      server.env,
+      handle,
+      (s) => s.heldMigs.length === 0 && Object.keys(s.autoscalerModes).length === 2,
+      'taken over again',
+    );
+    assert.deepEqual(free.autoscalerModes, { [west]: 'ONLY_SCALE_OUT', [east]: 'ONLY_SCALE_OUT' });
+    assert.deepEqual(modes(), ['OFF', 'OFF']);
+  });
+});
+
 test('mode off records the jobs and changes nothing', async (t) => {
   const pool = new FakePool({ environment: 'prod', group: 'presubmit', type: 'gpu', mode: 'off' });
   await withPoolController(server, t.name, pool, async (handle) => {
