@@ -27,7 +27,7 @@ export function resolveTemporalCli(env: Env = process.env): string {
     const candidate = join(dir, 'temporal');
     if (dir !== '' && isExecutable(candidate)) return candidate;
   }
-  const manifest = readManifest(serversManifestPath(env));
+  const manifest = readServersManifest(env);
   const provisioned = manifest['TEMPORAL_CLI_PATH'];
   if (provisioned !== undefined && isExecutable(provisioned)) return provisioned;
   throw new UsageError(
@@ -35,10 +35,11 @@ export function resolveTemporalCli(env: Env = process.env): string {
   );
 }
 
-function readManifest(path: string): Record<string, string> {
+/** What scripts/temporal-servers provisioned, by variable name (empty when it has not run). */
+export function readServersManifest(env: Env = process.env): Record<string, string> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(serversManifestPath(env), 'utf8');
   } catch {
     return {};
   }

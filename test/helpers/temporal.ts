@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { TestWorkflowEnvironment, type DevServerConfig } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { readServersManifest } from '../../cli/temporal-binary.js';
+import { resolveTestServer } from '../../testbed/test-server.js';
 
 export interface TemporalBinaries {
   readonly cli: string;
@@ -22,24 +21,11 @@ export function installQuietRuntime(): void {
 
 /** Paths provisioned by scripts/temporal-servers: explicit env first, then the cache manifest it writes. */
 export function temporalBinaries(): TemporalBinaries {
-  const cacheDir =
-    process.env['ROLLOUT_CACHE_DIR'] ??
-    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'runner-rollout');
-  const manifest: Record<string, string> = {};
-  try {
-    for (const line of readFileSync(join(cacheDir, 'servers.env'), 'utf8').split('\n')) {
-      const eq = line.indexOf('=');
-      if (eq > 0) manifest[line.slice(0, eq)] = line.slice(eq + 1);
-    }
-  } catch {
-    // No manifest: fall through to the explicit variables, and fail below naming them.
-  }
-  const cli = process.env['TEMPORAL_CLI_PATH'] ?? manifest['TEMPORAL_CLI_PATH'];
-  const testServer = process.env['TEMPORAL_TEST_SERVER_PATH'] ?? manifest['TEMPORAL_TEST_SERVER_PATH'];
-  if (cli === undefined || testServer === undefined) {
+  const cli = process.env['TEMPORAL_CLI_PATH'] ?? readServersManifest()['TEMPORAL_CLI_PATH'];
+  if (cli === undefined) {
     throw new Error('Temporal server binaries are not provisioned: run `bash scripts/temporal-servers` first');
   }
-  return { cli, testServer };
+  return { cli, testServer: resolveTestServer() };
 }
 
 /**
