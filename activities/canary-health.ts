@@ -109,28 +109,43 @@ export interface JobTally {
   readonly jobRunners: ReadonlySet<string>;
 }
 
-/**
- * Counts finished jobs since `since` on this MIG's VMs: on `canaryVms` (by runner name, which is the VM name)
- * and on its other VMs. Runs are listed newest first, at most MAX_RUNS_PER_CHECK runs, each run's jobs read once
- * per worker (`finishedRunJobs`).
- */
-export async function tallyJobs(
-  runtime: ActivityRuntime,
-  mig: MigLocator,
-  since: string,
-  canaryVms: ReadonlySet<string>,
-  finishedRunJobs: FinishedRunJobs,
-): Promise<JobTally> {
-  const { github, fleet } = runtime.deps;
-  const [owner = '', repo = ''] = fleet.github.configRepo.split('/');
+/** A run as the health checks read it from the config repo's listing. */
+interface ListedRun {
+  readonly id: number;
+  readonly status: string | null;
+  readonly run_attempt?: number;
+  readonly created_at: string;
+}
+
+/** The config repo's newest runs created since `since` (at most MAX_RUNS_PER_CHECK), newest first. */
+export interface RecentRuns {
+  readonly since: string;
+  readonly runs: readonly ListedRun[];
+  /** More runs were created since `since` than the listing kept. */
+  readonly truncated: boolean;
+}
+
+/** `since` as GitHub's `created` qualifier takes it: whole seconds (dropping the fraction only widens the window). */
+function wholeSeconds(since: string): string {
+  return new Date(since).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function configRepoOf(runtime: ActivityRuntime): { owner: string; repo: string } {
+  const { configRepo } = runtime.deps.fleet.github;
+  const [owner = '', repo = ''] = configRepo.split('/');
   if (owner === '' || repo === '') {
     throw permanentFailure(
       FailureType.INVALID_REQUEST,
-      `the fleet's github.configRepo "${fleet.github.configRepo}" is not of the form owner/repo`,
+      `the fleet's github.configRepo "${configRepo}" is not of the form owner/repo`,
     );
   }
-  // GitHub's `created` qualifier takes whole seconds; dropping the fraction only widens the window.
-  const created = `>=${new Date(since).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  return { owner, repo };
+}
+
+/** Lists the config repo's runs created since `since`, newest first, at most MAX_RUNS_PER_CHECK of them. */
+export async function listRecentRuns(runtime: ActivityRuntime, since: string): Promise<RecentRuns> {
+  const { github, fleet } = runtime.deps;
+  const { owner, repo } = configRepoOf(runtime);
   let seen = 0;
   let truncated = false;
   const runs = await runtime.call(`list workflow runs of ${fleet.github.configRepo} since ${since}`, () => {
@@ -140,7 +155,7 @@ export async function tallyJobs(
     return github.paginate(
       github.rest.actions.listWorkflowRunsForRepo,
       // Every status: a run being re-run is queued or in progress again, yet its earlier attempts' jobs are done.
-      { owner, repo, created, per_page: 100 },
+      { owner, repo, created: `>=${wholeSeconds(since)}`, per_page: 100 },
       (response, done) => {
         seen += response.data.length;
         if (seen >= MAX_RUNS_PER_CHECK) {
@@ -151,10 +166,38 @@ export async function tallyJobs(
       },
     );
   });
+  return { since, runs: runs.slice(0, MAX_RUNS_PER_CHECK), truncated };
+}
+
+/**
+ * The part of a listing since an earlier moment that a listing since `since` would have answered. Runs are listed
+ * newest first, so those created since `since` are a prefix of it: the same runs, up to the same cap.
+ */
+export function recentRunsSince(listed: RecentRuns, since: string): RecentRuns {
+  const from = Date.parse(wholeSeconds(since));
+  if (from < Date.parse(wholeSeconds(listed.since))) {
+    throw new Error(`runs listed since ${listed.since} cannot answer for the earlier ${since}`);
+  }
+  const runs = listed.runs.filter((run) => Date.parse(run.created_at) >= from);
+  return { since, runs, truncated: listed.truncated && runs.length === listed.runs.length };
+}
+
+/**
+ * Counts finished jobs since `recent.since` on this MIG's VMs: on `canaryVms` (by runner name, which is the VM
+ * name) and on its other VMs, over the runs of `recent`, each run's jobs read once per worker
+ * (`finishedRunJobs`).
+ */
+export async function tallyJobs(
+  runtime: ActivityRuntime,
+  mig: MigLocator,
+  recent: RecentRuns,
+  canaryVms: ReadonlySet<string>,
+  finishedRunJobs: FinishedRunJobs,
+): Promise<JobTally> {
+  const { github, fleet } = runtime.deps;
+  const { owner, repo } = configRepoOf(runtime);
   // A first attempt still running has no finished job to count yet; a re-run in progress has its earlier ones.
-  const inspected = runs
-    .slice(0, MAX_RUNS_PER_CHECK)
-    .filter((run) => run.status === 'completed' || (run.run_attempt ?? 1) > 1);
+  const inspected = recent.runs.filter((run) => run.status === 'completed' || (run.run_attempt ?? 1) > 1);
   const limit = pLimit(runtime.timing.concurrency);
   const jobsPerRun = await Promise.all(
     inspected.map((run) => {
@@ -190,7 +233,7 @@ export async function tallyJobs(
     if (SUCCEEDED.has(job.conclusion)) counts.succeeded++;
     else if (FAILED.has(job.conclusion)) counts.failed++;
   }
-  return { canary, base, runs: inspected.length, truncated, jobRunners };
+  return { canary, base, runs: inspected.length, truncated: recent.truncated, jobRunners };
 }
 
 function rate(counts: JobCounts): number {

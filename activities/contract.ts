@@ -134,6 +134,19 @@ export interface CanaryHealth {
   readonly observations?: CanaryObservations;
 }
 
+/** What one canary's health check takes. */
+export interface CanaryHealthRequest {
+  readonly mig: MigLocator;
+  readonly canaryTemplate: string;
+  /** When the canary started: jobs and absences count from here. */
+  readonly since: string;
+  readonly previous?: CanaryObservations;
+}
+
+/** A round's answer for one canary: its health, or why its check could not run (evidence neither way). */
+export type CanaryHealthOutcome =
+  { readonly mig: MigLocator; readonly health: CanaryHealth } | { readonly mig: MigLocator; readonly failure: string };
+
 export interface ConvergenceProgress {
   readonly mig: MigLocator;
   readonly targetTemplate: string;
@@ -251,12 +264,12 @@ export interface RolloutActivities {
    * Boot loops, VMs without runners and the job failure-rate gate. Jobs are read from the config repo's Actions
    * runs since `since`; `previous` (the last result's observations) makes both verdicts hold across checks.
    */
-  canaryHealth(input: {
-    mig: MigLocator;
-    canaryTemplate: string;
-    since: string;
-    previous?: CanaryObservations;
-  }): Promise<CanaryHealth>;
+  canaryHealth(input: CanaryHealthRequest): Promise<CanaryHealth>;
+  /**
+   * One round of health checks over several canaries: each as canaryHealth checks it, with one listing of the
+   * config repo's runs for all of them. A canary whose check cannot run gets its failure, not the round's.
+   */
+  canaryHealthRound(input: { checks: readonly CanaryHealthRequest[] }): Promise<CanaryHealthOutcome[]>;
   convergence(input: { mig: MigLocator; targetTemplate: string }): Promise<ConvergenceProgress>;
 
   latestRunnerRelease(input: { newerThan?: string }): Promise<RunnerReleaseInfo | null>;

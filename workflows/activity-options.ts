@@ -15,6 +15,16 @@ const apiRetry: RetryPolicy = {
 export const readOptions: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: apiRetry };
 
 /**
+ * A round of canary health checks over several MIGs: reads, but more of them than one paged GET, and a listing
+ * held behind GitHub's rate limit can wait; heartbeats tell a lost worker from a slow round.
+ */
+export const healthRoundOptions: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: apiRetry,
+};
+
+/**
  * One MIG patch plus its operation wait. After the attempts run out the failure reaches the operator (the rollout
  * pauses on it) rather than retrying forever against a MIG someone else is changing.
  */

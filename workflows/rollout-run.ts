@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { CanaryObservations, RolloutActivities } from '../activities/contract.js';
 import type { AutoscalingBounds } from '../runner-config/types.js';
-import { readOptions } from './activity-options.js';
+import { healthRoundOptions, readOptions } from './activity-options.js';
 import type { MigReport } from './mig-worker-contract.js';
 import {
   RolloutStageSearchAttribute,
@@ -32,6 +32,7 @@ import { adoptCarriedState, resolveTiming } from './rollout-plan.js';
 import { countInstances, enterStage, initialRolloutState } from './rollout-state.js';
 
 export const reads = proxyActivities<RolloutActivities>(readOptions);
+export const healthRounds = proxyActivities<RolloutActivities>(healthRoundOptions);
 
 /**
  * Rollouts started before fan-outs stopped part-way for continue-as-new replay without it: their histories ran

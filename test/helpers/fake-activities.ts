@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type {
   CanaryHealth,
+  CanaryHealthOutcome,
   CanaryObservations,
   ConvergenceProgress,
   DrainResult,
@@ -15,7 +16,7 @@ import { migNameOf, selectMigRefs, versionTemplates } from '../../runner-config/
 import type { FakeFleet, FakeMig } from './fake-fleet.js';
 
 export function fakeActivities(fleet: FakeFleet): RolloutActivities {
-  return {
+  const activities: RolloutActivities = {
     loadFleet: async () => {
       await fleet.enter('loadFleet');
       return fleet.fleet;
@@ -185,6 +186,18 @@ export function fakeActivities(fleet: FakeFleet): RolloutActivities {
         observations,
       };
     },
+    // The real round's contract over the fake per-canary check: each canary answers, or fails on its own.
+    canaryHealthRound: async ({ checks }) => {
+      const outcomes: CanaryHealthOutcome[] = [];
+      for (const check of checks) {
+        try {
+          outcomes.push({ mig: check.mig, health: await activities.canaryHealth(check) });
+        } catch (error) {
+          outcomes.push({ mig: check.mig, failure: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      return outcomes;
+    },
     convergence: async ({ mig: locator, targetTemplate }): Promise<ConvergenceProgress> => {
       await fleet.enter('convergence', locator.name);
       const mig = fleet.mig(locator.name);
@@ -213,4 +226,5 @@ export function fakeActivities(fleet: FakeFleet): RolloutActivities {
       return workflowIds.map((workflowId) => ({ workflowId, status: 'not-found' as const }));
     },
   };
+  return activities;
 }

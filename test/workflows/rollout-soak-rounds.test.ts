@@ -104,7 +104,12 @@ test('a continue-as-new as the soak ends, before its last round, still runs that
   assert.ok(
     lastWaitRun
       .slice(lastWaitRun.indexOf(fired))
-      .every((event) => event.activityTaskScheduledEventAttributes?.activityType?.name !== 'canaryHealth'),
+      .every(
+        (event) =>
+          !['canaryHealth', 'canaryHealthRound'].includes(
+            event.activityTaskScheduledEventAttributes?.activityType?.name ?? '',
+          ),
+      ),
     'before the last round began',
   );
 
