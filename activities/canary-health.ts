@@ -276,12 +276,14 @@ export async function readTemplateVms(
   runtime: ActivityRuntime,
   mig: MigLocator,
   template: string,
+  /** The creation times of the MIG's VMs when a read over its region already has them. */
+  creationTimes?: ReadonlyMap<string, string>,
 ): Promise<TemplateVms> {
   const [igm, igmInstances, runners, createdAt] = await Promise.all([
     getMig(runtime, mig),
     managedInstances(runtime, mig),
     listRunnersByPrefix(runtime, migRunnerPrefix(mig.name)),
-    instanceCreationTimes(runtime, mig, zonesOf(runtime.deps.fleet, mig.region)),
+    creationTimes ?? instanceCreationTimes(runtime, mig, zonesOf(runtime.deps.fleet, mig.region)),
   ]);
   const instances = igmInstances
     .map((instance) => toInstanceInfo(instance, createdAt.get(instance.name ?? '')))

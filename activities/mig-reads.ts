@@ -133,18 +133,33 @@ export async function describeMig(
  * Creation times of a MIG's VMs, which only the instances API knows: one filtered list per zone of the region.
  * Keyed by instance name.
  */
-export async function instanceCreationTimes(
+export function instanceCreationTimes(
   runtime: ActivityRuntime,
   mig: MigLocator,
   zones: readonly string[],
 ): Promise<Map<string, string>> {
+  return regionCreationTimes(runtime, mig.region, [mig.name], zones);
+}
+
+/**
+ * Creation times of the VMs of several MIGs of one region, with the same one list per zone: a VM's name is its
+ * MIG's base instance name (the MIG's name) and a suffix, so one pattern matches every MIG's VMs.
+ */
+export async function regionCreationTimes(
+  runtime: ActivityRuntime,
+  region: string,
+  migNames: readonly string[],
+  zones: readonly string[],
+): Promise<Map<string, string>> {
   const times = new Map<string, string>();
+  if (migNames.length === 0) return times;
+  const names = migNames.length === 1 ? migNames[0] : `(?:${migNames.join('|')})`;
   for (const zone of zones) {
-    const [instances] = await runtime.call(`list instances of ${mig.name} in ${zone}`, () =>
+    const [instances] = await runtime.call(`list instances of ${migNames.join(', ')} in ${zone} (${region})`, () =>
       runtime.deps.compute.instances.list({
         project: runtime.project,
         zone,
-        filter: `name eq '${mig.name}-[a-z0-9]+'`,
+        filter: `name eq '${names}-[a-z0-9]+'`,
       }),
     );
     for (const instance of instances) {

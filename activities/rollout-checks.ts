@@ -18,7 +18,8 @@ import {
 import { makeRoomFor } from './canary-room.js';
 import pLimit from 'p-limit';
 import { FailureType, permanentFailure, redact } from './failures.js';
-import { describeMig, managedInstances, migVersions, toInstanceInfo } from './mig-reads.js';
+import { zonesOf } from '../runner-config/matrix.js';
+import { describeMig, managedInstances, migVersions, regionCreationTimes, toInstanceInfo } from './mig-reads.js';
 import { listRunnersByPrefix, migRunnerPrefix } from './runners.js';
 import type { ActivityRuntime } from './runtime.js';
 import type {
@@ -53,13 +54,25 @@ export function createRolloutCheckActivities(
           (first, check) => (Date.parse(check.since) < Date.parse(first) ? check.since : first),
           checks[0]!.since,
         );
-        const listed = await listRecentRuns(reads, earliest);
+        const runs = await listRecentRuns(reads, earliest);
+        // And one list per zone gives the creation times of every canaried MIG's VMs in a region.
+        const regions = [...new Set(checks.map((check) => check.mig.region))];
+        const creationTimes = new Map(
+          await Promise.all(
+            regions.map(async (region) => {
+              const migs = checks.filter((check) => check.mig.region === region).map((check) => check.mig.name);
+              const zones = zonesOf(runtime.deps.fleet, region);
+              return [region, await regionCreationTimes(reads, region, migs, zones)] as const;
+            }),
+          ),
+        );
         const limit = pLimit(runtime.timing.concurrency);
         return Promise.all(
           checks.map((check) =>
             limit(async (): Promise<CanaryHealthOutcome> => {
+              const shared = { runs, creationTimes: creationTimes.get(check.mig.region)! };
               try {
-                return { mig: check.mig, health: await checkCanary(reads, runtime, check, finishedRunJobs, listed) };
+                return { mig: check.mig, health: await checkCanary(reads, runtime, check, finishedRunJobs, shared) };
               } catch (error) {
                 return { mig: check.mig, failure: redact(error instanceof Error ? error.message : String(error)) };
               }
@@ -103,22 +116,23 @@ function canaryStart(since: string): number {
 }
 
 /**
- * One canary's health check. `reads` retries each read's transient failures; `listed`, a listing of the config
- * repo's runs since no later than the canary's start, saves this check its own.
+ * One canary's health check. `reads` retries each read's transient failures. `shared`, what a round read for all
+ * its canaries (the config repo's runs since no later than this canary's start, the creation times of the VMs of
+ * its region), saves this check its own reads.
  */
 async function checkCanary(
   reads: ActivityRuntime,
   runtime: ActivityRuntime,
   { mig, canaryTemplate, since, previous }: CanaryHealthRequest,
   finishedRunJobs: FinishedRunJobs,
-  listed?: RecentRuns,
+  shared?: { readonly runs: RecentRuns; readonly creationTimes: ReadonlyMap<string, string> },
 ): Promise<CanaryHealth> {
   const started = canaryStart(since);
-  const { igm, instances, online } = await readTemplateVms(reads, mig, canaryTemplate);
+  const { igm, instances, online } = await readTemplateVms(reads, mig, canaryTemplate, shared?.creationTimes);
   const now = runtime.now().getTime();
   const seenAt = new Date(now).toISOString();
   const seen = observeCanaryVms(previous, instances, online, new Set(), seenAt);
-  const recent = listed === undefined ? await listRecentRuns(reads, since) : recentRunsSince(listed, since);
+  const recent = shared === undefined ? await listRecentRuns(reads, since) : recentRunsSince(shared.runs, since);
   const jobs = await tallyJobs(reads, mig, recent, new Set(seen.vms.map((vm) => vm.name)), finishedRunJobs);
   const observations = observeCanaryVms(seen, [], new Set(), jobs.jobRunners, seenAt);
   const registered = new Set(observations.vms.filter((vm) => vm.registered).map((vm) => vm.name));

@@ -18,8 +18,12 @@ after(async () => {
   await fx.close();
 });
 
+function requests(endpoint: string): number {
+  return fx.sim.control.counters()[endpoint]?.requests ?? 0;
+}
+
 function listings(): number {
-  return fx.sim.control.counters()['github.actions.listRuns']?.requests ?? 0;
+  return requests('github.actions.listRuns');
 }
 
 function verdict(health: CanaryHealth): unknown {
@@ -32,7 +36,7 @@ function healthOf(outcome: CanaryHealthOutcome | undefined): CanaryHealth {
   return outcome.health;
 }
 
-test('a round gives each canary the verdict of its own check, from one listing of the runs', async () => {
+test('a round gives each canary the verdict of its own check, from one listing of the runs and one of the instances', async () => {
   const checks = [];
   for (const type of ['cpu', 'gpu']) {
     const mig = { region: 'us-west1', name: `gh-runner-presubmit-${type}-us-west1` };
@@ -46,6 +50,7 @@ test('a round gives each canary the verdict of its own check, from one listing o
   const own = [];
   for (const check of checks) own.push(await fx.run('canaryHealth', check));
   const ownListings = listings();
+  const ownInstanceLists = requests('compute.instances.list');
   fx.sim.control.resetCounters();
   const round = await fx.run('canaryHealthRound', { checks });
 
@@ -58,6 +63,8 @@ test('a round gives each canary the verdict of its own check, from one listing o
     'both MIGs ran jobs, so the verdicts compare counts',
   );
   assert.ok(listings() >= 1 && listings() < ownListings, `one listing: ${listings()} vs ${ownListings} requests`);
+  // Both MIGs are in one region: one list per zone serves the creation times of both MIGs' VMs.
+  assert.equal(requests('compute.instances.list') * 2, ownInstanceLists);
 });
 
 test('a canary whose check cannot run fails alone; the others in its round are answered', async () => {
