@@ -1,6 +1,7 @@
 /**
  * Replays a release history through the real runner-version check and the real rollouts it starts (a {@link
- * ReplayWorld}), hour by simulated hour, and records what happened to each release.
+ * ReplayWorld}), hour by simulated hour while a rollout runs (from one event to the next while none does), and
+ * records what happened to each release.
  *
  * The time-skipping server runs no Schedules, so the replay starts the check as the installed schedule would:
  * once a simulated day (every 24 h from the replay's start, the schedule's default interval). A person approves
@@ -97,7 +98,8 @@ export async function replayReleaseHistory(options: ReplayOptions): Promise<Repl
     const missedDays = new Set<number>();
     let checks = 0;
     let failedChecks = 0;
-    for (let hour = 0; fromMs + hour * HOUR_MS < toMs; hour++) {
+    const lastHour = Math.ceil((toMs - fromMs) / HOUR_MS);
+    for (let hour = 0; hour < lastHour;) {
       const nowMs = fromMs + hour * HOUR_MS;
       for (let next = unpublished[0]; next !== undefined && next.publishedAtMs <= nowMs; next = unpublished[0]) {
         world.publish(next);
@@ -111,7 +113,8 @@ export async function replayReleaseHistory(options: ReplayOptions): Promise<Repl
           options.progress?.(`${day(nowMs, fromMs)}: check failed: ${result.message}`);
         } else {
           noteCheck(result, nowMs, records, rollouts, fleet.project);
-          options.progress?.(`${day(nowMs, fromMs)}: ${describeCheck(result)}`);
+          const lead = `simulator ${(world.leadMs / HOUR_MS).toFixed(1)} h ahead`;
+          options.progress?.(`${day(nowMs, fromMs)}: ${describeCheck(result)} (${lead})`);
         }
       }
       await followRollouts(world, rollouts, records, { auto, personAtWork: atWork(nowMs) });
@@ -124,7 +127,9 @@ export async function replayReleaseHistory(options: ReplayOptions): Promise<Repl
         }
       }
       if (expiredVersions(online, releases, nowMs).length > 0) missedDays.add(Math.floor((nowMs - fromMs) / DAY_MS));
-      await world.sleep(HOUR_MS);
+      const next = Math.min(nextVisit(hour, rollouts.size > 0, unpublished[0], fromMs), lastHour);
+      await world.sleep((next - hour) * HOUR_MS);
+      hour = next;
     }
     return {
       fromMs,
@@ -141,6 +146,24 @@ export async function replayReleaseHistory(options: ReplayOptions): Promise<Repl
   } finally {
     await world.close();
   }
+}
+
+/**
+ * The next hour the replay looks at the world. While a rollout runs, every hour: gates open, the fleet moves. With
+ * none, nothing changes the fleet's versions but a check, so the replay goes from one event to the next: the
+ * daily check, a publication, and the day's last hour, whose sample decides whether the day missed a deadline.
+ */
+export function nextVisit(
+  hour: number,
+  rolloutRunning: boolean,
+  release: HistoryRelease | undefined,
+  fromMs: number,
+): number {
+  if (rolloutRunning) return hour + 1;
+  const nextAt = (hourOfDay: number): number => hour + ((hourOfDay - (hour % 24) + 23) % 24) + 1;
+  const visits = [nextAt(CHECK_HOUR), nextAt(23)];
+  if (release !== undefined) visits.push(Math.max(hour + 1, Math.ceil((release.publishedAtMs - fromMs) / HOUR_MS)));
+  return Math.min(...visits);
 }
 
 function newRecord(release: HistoryRelease): ReleaseRecord {

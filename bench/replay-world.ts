@@ -4,8 +4,10 @@
  *
  * The two clocks move together: while no activity runs, the test server jumps to the next timer and a loop moves
  * the simulator up to it; while activities run, the test server's clock stands at real speed, and the simulator
- * runs ahead of it at `speed` so that VMs boot and jobs finish in seconds, never more than `maxLeadMs` ahead (it
- * then stops until the workflows' clock catches up at the next jump).
+ * runs ahead of it at `speed` so that VMs boot and jobs finish in seconds. Once it is `maxLeadMs` ahead it runs at
+ * real speed, as the test server's clock does then, so the lead stops growing until the workflows' clock catches
+ * up at the next jump. It never stops: an activity waiting for simulated time (a poll, an operation, a call's
+ * latency) would then hold the test server's clock with it, and both would stand still.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
@@ -48,6 +50,8 @@ export class ReplayWorld {
   private readonly abort = new AbortController();
   /** Largest distance seen between the two clocks, either way. */
   maxSkewMs = 0;
+  /** How far the simulator's clock was ahead of the workflows' at the last look (negative: behind). */
+  leadMs = 0;
   /**
    * A client that never unlocks time skipping. The test server's own client does while it waits for a result,
    * and with no timer pending it then jumps ten years ahead the moment that workflow ends.
@@ -156,17 +160,18 @@ export class ReplayWorld {
   }
 
   private async couple(): Promise<void> {
-    let running = true;
+    let fast = true;
     while (this.coupling) {
       const workflowNow = await this.env.currentTimeMs().catch(() => undefined);
       if (workflowNow === undefined) break;
       const simNow = this.sim.model.now();
-      this.maxSkewMs = Math.max(this.maxSkewMs, Math.abs(simNow - workflowNow));
+      this.leadMs = simNow - workflowNow;
+      this.maxSkewMs = Math.max(this.maxSkewMs, Math.abs(this.leadMs));
       if (workflowNow > simNow) this.sim.control.advance((workflowNow - simNow) / 1000);
       const ahead = simNow - workflowNow > this.maxLeadMs;
-      if (ahead === running) {
-        running = !ahead;
-        this.sim.control.setSpeed(running ? this.speed : 0);
+      if (ahead === fast) {
+        fast = !ahead;
+        this.sim.control.setSpeed(fast ? this.speed : 1);
       }
       await sleep(COUPLING_MS);
     }
