@@ -136,7 +136,9 @@ export async function replayReleaseHistory(options: ReplayOptions): Promise<Repl
       toMs,
       auto,
       startVersion: start.version,
-      records: [...records.values()].filter((record) => record.release.publishedAtMs > fromMs),
+      records: [...records.values()].filter(
+        (record) => record.release.publishedAtMs > fromMs && record.release.publishedAtMs < toMs,
+      ),
       missedDays: [...missedDays].sort((a, b) => a - b),
       checks,
       failedChecks,
