@@ -16,7 +16,7 @@ import {
   grow,
   injectedFaults,
   occupyOneRunner,
-  startActivityFixture,
+  startQuietFixture,
   startCanary,
   tenPercentFailing,
   type ActivityFixture,
@@ -28,9 +28,7 @@ const template = (type: string): string => `gh-runner-presubmit-${type}-${NEW}`;
 let fx: ActivityFixture;
 
 before(async () => {
-  // Jobs arrive only when a test submits them, so every job outcome is one the test caused.
-  fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
-  for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version: NEW });
+  fx = await startQuietFixture(NEW);
 });
 after(async () => {
   await fx.close();

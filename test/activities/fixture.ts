@@ -73,6 +73,16 @@ export const FIXTURE_TIMING = {
   runnerListingsPerHour: Number.POSITIVE_INFINITY,
 } satisfies Partial<ActivityTiming>;
 
+/**
+ * A fixture where jobs arrive only when a test submits them (no runner is busy unless a test made it so), with
+ * presubmit templates of `version` for the types the tests canary.
+ */
+export async function startQuietFixture(version: string): Promise<ActivityFixture> {
+  const fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
+  for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version });
+  return fx;
+}
+
 /** Time stands still (speed 0) unless a test advances it, so every observation is deterministic. */
 export async function startActivityFixture(
   options: SimulatorOptions = {},

@@ -8,7 +8,7 @@ import {
   grow,
   inActivity,
   occupyOneRunner,
-  startActivityFixture,
+  startQuietFixture,
   type ActivityFixture,
 } from './fixture.js';
 
@@ -19,9 +19,7 @@ const template = (type: string, version: string): string => `gh-runner-presubmit
 let fx: ActivityFixture;
 
 before(async () => {
-  // No background job arrivals: every busy runner in these tests is one we made busy.
-  fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
-  for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version: NEW });
+  fx = await startQuietFixture(NEW);
 });
 after(async () => {
   await fx.close();

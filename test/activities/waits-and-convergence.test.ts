@@ -9,7 +9,7 @@ import {
   failureOf,
   grow,
   inActivity,
-  startActivityFixture,
+  startQuietFixture,
   startCanary,
   type ActivityFixture,
 } from './fixture.js';
@@ -21,9 +21,7 @@ const template = (type: string, version: string): string => `gh-runner-presubmit
 let fx: ActivityFixture;
 
 before(async () => {
-  // No background job arrivals: no runner is ever busy, so a drain takes every idle VM and the canary runs no job.
-  fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
-  for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version: NEW });
+  fx = await startQuietFixture(NEW);
 });
 after(async () => {
   await fx.close();
