@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   BOOTLOOP_MIN_LIVES,
   bootloopProblems,
@@ -16,7 +16,7 @@ import {
   grow,
   injectedFaults,
   occupyOneRunner,
-  startQuietFixture,
+  useQuietFixture,
   startCanary,
   tenPercentFailing,
   type ActivityFixture,
@@ -26,13 +26,7 @@ const NEW = '1111111111-bbb';
 const template = (type: string): string => `gh-runner-presubmit-${type}-${NEW}`;
 
 let fx: ActivityFixture;
-
-before(async () => {
-  fx = await startQuietFixture(NEW);
-});
-after(async () => {
-  await fx.close();
-});
+useQuietFixture(NEW, (started) => (fx = started));
 
 /**
  * Rounds of one job per VM, with a health check while the jobs run (as a soak's periodic checks would see the

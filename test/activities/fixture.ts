@@ -1,5 +1,6 @@
 /** One simulator plus the activities wired to it through the production client constructors. */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
@@ -73,6 +74,11 @@ export const FIXTURE_TIMING = {
   runnerListingsPerHour: Number.POSITIVE_INFINITY,
 } satisfies Partial<ActivityTiming>;
 
+/** The version the simulator seeds the fleet's templates with, and the one the tests roll out. */
+export const OLD = '0000000000-aaa';
+export const NEW = '1111111111-bbb';
+export const presubmitTemplate = (type: string, version: string): string => `gh-runner-presubmit-${type}-${version}`;
+
 /**
  * A fixture where jobs arrive only when a test submits them (no runner is busy unless a test made it so), with
  * presubmit templates of `version` for the types the tests canary.
@@ -81,6 +87,18 @@ export async function startQuietFixture(version: string): Promise<ActivityFixtur
   const fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
   for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version });
   return fx;
+}
+
+/** Starts a quiet fixture before a file's tests (handing it to `use`) and closes it after them. */
+export function useQuietFixture(version: string, use: (fx: ActivityFixture) => void): void {
+  let fx: ActivityFixture | undefined;
+  before(async () => {
+    fx = await startQuietFixture(version);
+    use(fx);
+  });
+  after(async () => {
+    await fx?.close();
+  });
 }
 
 /** Time stands still (speed 0) unless a test advances it, so every observation is deterministic. */

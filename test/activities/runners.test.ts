@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   activitiesListingEveryRunnerIdle,
@@ -8,22 +8,17 @@ import {
   grow,
   inActivity,
   occupyOneRunner,
-  startQuietFixture,
+  NEW,
+  OLD,
+  presubmitTemplate,
+  useQuietFixture,
   type ActivityFixture,
 } from './fixture.js';
 
-const OLD = '0000000000-aaa';
-const NEW = '1111111111-bbb';
-const template = (type: string, version: string): string => `gh-runner-presubmit-${type}-${version}`;
+const template = presubmitTemplate;
 
 let fx: ActivityFixture;
-
-before(async () => {
-  fx = await startQuietFixture(NEW);
-});
-after(async () => {
-  await fx.close();
-});
+useQuietFixture(NEW, (started) => (fx = started));
 
 function onlineRunners(mig: string): string[] {
   return fx.sim.control

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
 import { FailureType, type WaitProgress } from '../../activities/index.js';
 import type { CanaryHealth } from '../../activities/contract.js';
@@ -9,23 +9,18 @@ import {
   failureOf,
   grow,
   inActivity,
-  startQuietFixture,
+  NEW,
+  OLD,
+  presubmitTemplate,
+  useQuietFixture,
   startCanary,
   type ActivityFixture,
 } from './fixture.js';
 
-const OLD = '0000000000-aaa';
-const NEW = '1111111111-bbb';
-const template = (type: string, version: string): string => `gh-runner-presubmit-${type}-${version}`;
+const template = presubmitTemplate;
 
 let fx: ActivityFixture;
-
-before(async () => {
-  fx = await startQuietFixture(NEW);
-});
-after(async () => {
-  await fx.close();
-});
+useQuietFixture(NEW, (started) => (fx = started));
 
 describe('waits', () => {
   const mig = { region: 'us-west1', name: 'gh-runner-testing-presubmit-cpu-us-west1' };
