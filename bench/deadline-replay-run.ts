@@ -113,6 +113,7 @@ export async function replayReleaseHistory(options: ReplayOptions): Promise<Repl
           options.progress?.(`${day(nowMs, fromMs)}: check failed: ${result.message}`);
         } else {
           noteCheck(result, nowMs, records, rollouts, fleet.project);
+          for (const rolloutId of rollouts.keys()) world.watchRollout(rolloutId);
           const lead = `simulator ${(world.leadMs / HOUR_MS).toFixed(1)} h ahead`;
           options.progress?.(`${day(nowMs, fromMs)}: ${describeCheck(result)} (${lead})`);
         }

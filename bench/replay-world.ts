@@ -8,6 +8,11 @@
  * real speed, as the test server's clock does then, so the lead stops growing until the workflows' clock catches
  * up at the next jump. It never stops: an activity waiting for simulated time (a poll, an operation, a call's
  * latency) would then hold the test server's clock with it, and both would stand still.
+ *
+ * The test server holds time still while a closing child notifies its parent, and lets go when the parent takes
+ * the notice; a parent already closed never does, and time would then run at real speed from there on. Every
+ * child of the replay outlives its parent (a rollout its check, a MIG worker its rollout), so the world releases
+ * that hold itself for each child it sees close after its parent ({@link ReplayWorld.watchRollout}).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
@@ -17,6 +22,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SIMULATOR_CREDENTIALS, simulatorEndpoints, startStackSimulator } from '../devstack/simulator.js';
 import { rolloutSearchAttributes } from '../devstack/search-attributes.js';
 import { SIMULATOR_ACTIVITY_TIMING } from '../devstack/timing.js';
+import { migWorkflowId } from '../workflows/rollout-contract.js';
 import type { FleetDefinition } from '../runner-config/types.js';
 import type { InitialRelease, SimulatorHandle } from '../simulator/index.js';
 import { resolveTestServer } from '../testbed/test-server.js';
@@ -29,6 +35,8 @@ export const TASK_QUEUE = 'deadline-replay';
 const COUPLING_MS = 20;
 /** A sleep of the test server is cut into steps no longer than this (see {@link ReplayWorld.sleep}). */
 const SLEEP_STEP_MS = 15 * 60_000;
+/** Real milliseconds between two looks at the watched rollouts' children. */
+const ORPHAN_LOOK_MS = 500;
 
 export interface ReplayWorldOptions {
   readonly fleet: FleetDefinition;
@@ -47,6 +55,13 @@ export class ReplayWorld {
   private coupling = true;
   private couplingDone: Promise<void> = Promise.resolve();
   private workerDone: Promise<void> = Promise.resolve();
+  private orphansDone: Promise<void> = Promise.resolve();
+  /** Rollouts whose closing (and their MIG workers') the world still has to see. */
+  private readonly watched = new Set<string>();
+  /** Runs whose close the world has accounted for. */
+  private readonly settled = new Set<string>();
+  /** Holds the test server kept for children that closed after their parent, and the world released. */
+  orphanHoldsReleased = 0;
   private readonly abort = new AbortController();
   /** Largest distance seen between the two clocks, either way. */
   maxSkewMs = 0;
@@ -92,6 +107,7 @@ export class ReplayWorld {
       });
       const world = new ReplayWorld(env, sim, speed, options.maxLeadMs ?? 6 * 3600_000, offsetMs);
       world.couplingDone = world.couple();
+      world.orphansDone = world.releaseOrphanHolds(options.fleet);
       await world.startWorker(options.fleet);
       return world;
     } catch (error) {
@@ -130,11 +146,17 @@ export class ReplayWorld {
     }
   }
 
+  /** Watches a rollout the replay started (through its check) until it and its MIG workers have closed. */
+  watchRollout(workflowId: string): void {
+    this.watched.add(workflowId);
+  }
+
   async close(): Promise<void> {
     this.abort.abort();
     await this.workerDone.catch(() => undefined);
     this.coupling = false;
     await this.couplingDone;
+    await this.orphansDone;
     await this.sim.close();
     await this.env.teardown();
   }
@@ -176,6 +198,62 @@ export class ReplayWorld {
       await sleep(COUPLING_MS);
     }
   }
+
+  private async releaseOrphanHolds(fleet: FleetDefinition): Promise<void> {
+    const migWorkers = [...this.sim.model.migs.values()].map((mig) => migWorkflowId(fleet.project, mig.name));
+    while (this.coupling) {
+      for (const rolloutId of [...this.watched]) {
+        const open = await this.settleChildren(rolloutId, migWorkers).catch(() => true);
+        if (!open) this.watched.delete(rolloutId);
+      }
+      await sleep(ORPHAN_LOOK_MS);
+    }
+  }
+
+  /** Accounts for the rollout's close and its workers'; true while any of them still runs. */
+  private async settleChildren(rolloutId: string, migWorkers: readonly string[]): Promise<boolean> {
+    if (await this.settle(rolloutId, undefined)) return true;
+    let open = false;
+    for (const workerId of migWorkers) {
+      if (await this.settle(workerId, rolloutId)) open = true;
+    }
+    return open;
+  }
+
+  /**
+   * Looks at the latest run of `workflowId` (a child of `parentId`, when given, or skipped): true while it runs; once
+   * closed after its parent, releases the hold its close left, once per run.
+   */
+  private async settle(workflowId: string, parentId: string | undefined): Promise<boolean> {
+    const run = (
+      await this.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch(() => undefined)
+    )?.raw;
+    const info = run?.workflowExecutionInfo;
+    const parent = info?.parentExecution;
+    if (info == null || parent?.workflowId == null || (parentId !== undefined && parent.workflowId !== parentId)) {
+      return false;
+    }
+    const runId = info.execution?.runId ?? '';
+    if (info.closeTime == null) return true;
+    if (this.settled.has(runId)) return false;
+    const parentRun = await this.client.workflow.getHandle(parent.workflowId, parent.runId ?? undefined).describe();
+    const parentClosed = parentRun.raw.workflowExecutionInfo?.closeTime;
+    if (parentClosed != null && seconds(parentClosed) <= seconds(info.closeTime)) {
+      const testService = this.env.connection.testService;
+      if (testService === undefined) throw new Error('the replay needs the time-skipping test server');
+      await testService.unlockTimeSkipping({});
+      this.orphanHoldsReleased++;
+    }
+    this.settled.add(runId);
+    return false;
+  }
+}
+
+function seconds(timestamp: { readonly seconds?: unknown; readonly nanos?: number | null }): number {
+  return Number(timestamp.seconds ?? 0) + (timestamp.nanos ?? 0) / 1e9;
 }
 
 async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {
