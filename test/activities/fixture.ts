@@ -14,6 +14,7 @@ import type {
   RolloutActivities,
 } from '../../activities/contract.js';
 import {
+  DEFAULT_INITIAL_VERSION,
   ENGINE_DEFECT_WORKAROUNDS,
   startSimulator,
   type EndpointFault,
@@ -75,25 +76,20 @@ export const FIXTURE_TIMING = {
 } satisfies Partial<ActivityTiming>;
 
 /** The version the simulator seeds the fleet's templates with, and the one the tests roll out. */
-export const OLD = '0000000000-aaa';
+export const OLD = DEFAULT_INITIAL_VERSION;
 export const NEW = '1111111111-bbb';
 export const presubmitTemplate = (type: string, version: string): string => `gh-runner-presubmit-${type}-${version}`;
 
 /**
- * A fixture where jobs arrive only when a test submits them (no runner is busy unless a test made it so), with
- * presubmit templates of `version` for the types the tests canary.
+ * Before a file's tests, starts a fixture where jobs arrive only when a test submits them (no runner is busy unless
+ * a test made it so), with presubmit templates of `version` for the types the tests canary, and hands it to `use`;
+ * closes it after them.
  */
-export async function startQuietFixture(version: string): Promise<ActivityFixture> {
-  const fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
-  for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version });
-  return fx;
-}
-
-/** Starts a quiet fixture before a file's tests (handing it to `use`) and closes it after them. */
 export function useQuietFixture(version: string, use: (fx: ActivityFixture) => void): void {
   let fx: ActivityFixture | undefined;
   before(async () => {
-    fx = await startQuietFixture(version);
+    fx = await startActivityFixture({ jobRates: [{ perHour: 0, meanDurationMinutes: 30 }] });
+    for (const type of ['cpu', 'gpu', 'arm64']) fx.sim.control.createTemplate({ group: 'presubmit', type, version });
     use(fx);
   });
   after(async () => {
