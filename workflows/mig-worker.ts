@@ -12,7 +12,8 @@ import {
 } from '@temporalio/workflow';
 import type { MigLocator, RolloutActivities } from '../activities/contract.js';
 import type { AutoscalingBounds } from '../runner-config/types.js';
-import { drainOptions, mutationOptions, readOptions, waitOptions } from './activity-options.js';
+import { waitOptions } from './activity-options.js';
+import { drains, mutations, reads } from './activity-proxies.js';
 import { durationMs } from './durations.js';
 import {
   migCommandSignal,
@@ -25,10 +26,6 @@ import {
   type MigWorkerInput,
   type MigWorkerResult,
 } from './mig-worker-contract.js';
-
-const reads = proxyActivities<RolloutActivities>(readOptions);
-const mutations = proxyActivities<RolloutActivities>(mutationOptions);
-const drains = proxyActivities<RolloutActivities>(drainOptions);
 
 /**
  * The autoscaling bounds a canary's surge raised the min from, until they are restored. The worker holds them (in

@@ -19,14 +19,13 @@ import {
   continueAsNew,
   log,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EngineActivities, PoolObservation } from '../activities/contract.js';
+import type { PoolObservation } from '../activities/contract.js';
 import type { PoolMode, PoolPolicy } from '../runner-config/types.js';
-import { drainOptions, mutationOptions, readOptions } from './activity-options.js';
+import { drains, mutations, reads } from './activity-proxies.js';
 import { durationMs } from './durations.js';
 import {
   DEFAULT_POOL_TIMING,
@@ -44,10 +43,6 @@ import { renderPoolDetails } from './pool-details.js';
 import { PoolJobs } from './pool-jobs.js';
 import { reconcileJobs } from './pool-reconcile.js';
 import { boundsInForce, mergeSettings, policyInForce, settingsProblem } from './pool-settings.js';
-
-const reads = proxyActivities<EngineActivities>(readOptions);
-const mutations = proxyActivities<EngineActivities>(mutationOptions);
-const drains = proxyActivities<EngineActivities>(drainOptions);
 
 /** What one run of the controller keeps besides the job view. */
 interface ControllerRun {

@@ -7,7 +7,8 @@ import { continueAsNewIfDue, continueAsNewNow, fanOut, shouldContinueAsNew } fro
 import { type ApprovalStage, MAX_OBSERVED_CANARY_VMS, type MigProgress } from './rollout-contract.js';
 import { addTimeline, applyControl } from './rollout-controls.js';
 import { command } from './rollout-mig-commands.js';
-import { type RolloutRun, failureMessage, healthRounds, now, reads } from './rollout-run.js';
+import { healthRounds, reads } from './activity-proxies.js';
+import { type RolloutRun, failureMessage, now } from './rollout-run.js';
 import { recordFailedHealthGate } from './rollout-state.js';
 
 /**

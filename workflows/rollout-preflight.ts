@@ -35,7 +35,8 @@ import {
 } from './rollout-contract.js';
 import { addTimeline } from './rollout-controls.js';
 import { buildPlan, inputProblems, neededTemplates, resolveSelection } from './rollout-plan.js';
-import { type RolloutRun, failureMessage, now, reads } from './rollout-run.js';
+import { reads } from './activity-proxies.js';
+import { type RolloutRun, failureMessage, now } from './rollout-run.js';
 import { plannedMigs } from './rollout-state.js';
 
 const STABILITY_WAIT_MS = durationMs(MIG_SETTLE_WAIT, 'stability wait');

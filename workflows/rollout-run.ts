@@ -7,14 +7,12 @@ import {
   ActivityFailure,
   log,
   patched,
-  proxyActivities,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CanaryObservations, RolloutActivities } from '../activities/contract.js';
+import type { CanaryObservations } from '../activities/contract.js';
 import type { AutoscalingBounds } from '../runner-config/types.js';
-import { healthRoundOptions, readOptions } from './activity-options.js';
 import type { MigReport } from './mig-worker-contract.js';
 import {
   RolloutStageSearchAttribute,
@@ -30,9 +28,6 @@ import {
 import { renderDetails } from './rollout-details.js';
 import { adoptCarriedState, resolveTiming } from './rollout-plan.js';
 import { countInstances, enterStage, initialRolloutState } from './rollout-state.js';
-
-export const reads = proxyActivities<RolloutActivities>(readOptions);
-export const healthRounds = proxyActivities<RolloutActivities>(healthRoundOptions);
 
 /**
  * Rollouts started before fan-outs stopped part-way for continue-as-new replay without it: their histories ran

@@ -8,7 +8,8 @@ import { addTimeline } from './rollout-controls.js';
 import { checkHealth, gate, verifyRunnersUp } from './rollout-gates.js';
 import { commandEachMig } from './rollout-mig-commands.js';
 import { releaseMigWorkers } from './rollout-preflight.js';
-import { type RolloutRun, failureMessage, now, reads } from './rollout-run.js';
+import { reads } from './activity-proxies.js';
+import { type RolloutRun, failureMessage, now } from './rollout-run.js';
 import { rolloutResult } from './rollout-state.js';
 
 /**
