@@ -5,18 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ESLint } from 'eslint';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-async function restrictedImportMessages(code: string, file: string): Promise<string[]> {
-  const eslint = new ESLint({ cwd: repoRoot });
-  const [result] = await eslint.lintText(code, { filePath: fileURLToPath(new URL(`../../${file}`, import.meta.url)) });
-  return (result?.messages ?? [])
-    .filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports')
-    .map((message) => message.message);
-}
+import { restrictedImportMessages } from '../helpers/import-rules.js';
 
 /** One existing file per production folder. */
 const PRODUCTION_FILES = [

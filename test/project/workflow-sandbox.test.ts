@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ESLint } from 'eslint';
+import { restrictedImportMessages as messagesFor } from '../helpers/import-rules.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 // Linted as if it were this existing workflow file, so the project's real eslint.config.js decides.
-const workflowFile = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-const activityFile = fileURLToPath(new URL('../../activities/contract.ts', import.meta.url));
+const WORKFLOW_FILE = 'workflows/index.ts';
+const ACTIVITY_FILE = 'activities/contract.ts';
+const RECEIVER_FILE = 'webhooks/receiver.ts';
 
-async function restrictedImportMessages(code: string, filePath = workflowFile): Promise<string[]> {
-  const eslint = new ESLint({ cwd: repoRoot });
-  const [result] = await eslint.lintText(code, { filePath });
-  return (result?.messages ?? [])
-    .filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports')
-    .map((message) => message.message);
+function restrictedImportMessages(code: string, file = WORKFLOW_FILE): Promise<string[]> {
+  return messagesFor(code, file);
 }
 
 test('workflow files may not import Node built-ins', async () => {
@@ -51,16 +46,15 @@ test('workflow files may import only types from config', async () => {
 test('the restriction applies to workflows only', async () => {
   const messages = await restrictedImportMessages(
     "import fs from 'node:fs';\nexport const size = fs.statSync('x').size;\n",
-    activityFile,
+    ACTIVITY_FILE,
   );
   assert.deepEqual(messages, []);
 });
 
 test('the webhook receiver may import only types from the layers that hold credentials', async () => {
-  const receiverFile = fileURLToPath(new URL('../../webhooks/receiver.ts', import.meta.url));
   const valueImport = await restrictedImportMessages(
     "import { createActivities } from '../activities/index.js';\nexport const factory = createActivities;\n",
-    receiverFile,
+    RECEIVER_FILE,
   );
   assert.equal(valueImport.length, 1);
   assert.match(valueImport[0] ?? '', /webhook receiver may import only types/);
@@ -71,7 +65,7 @@ test('the webhook receiver may import only types from the layers that hold crede
   assert.deepEqual(
     await restrictedImportMessages(
       "import { poolOfJob } from '../runner-config/pools.js';\nexport const place = poolOfJob;\n",
-      receiverFile,
+      RECEIVER_FILE,
     ),
     [],
   );
