@@ -1,5 +1,6 @@
 /** The rollout's stages after preflight (test, canary, soak, promote, converge), the rollback and the end. */
 import { condition, patched } from '@temporalio/workflow';
+import { reads } from './activity-proxies.js';
 import { durationMs } from './durations.js';
 import type { MigStep } from './mig-worker-contract.js';
 import { continueAsNewIfDue, continueAsNewNow, fanOut, shouldContinueAsNew } from './rollout-continuation.js';
@@ -8,7 +9,6 @@ import { addTimeline } from './rollout-controls.js';
 import { checkHealth, gate, verifyRunnersUp } from './rollout-gates.js';
 import { commandEachMig } from './rollout-mig-commands.js';
 import { releaseMigWorkers } from './rollout-preflight.js';
-import { reads } from './activity-proxies.js';
 import { type RolloutRun, failureMessage, now } from './rollout-run.js';
 import { rolloutResult } from './rollout-state.js';
 
@@ -17,6 +17,15 @@ import { rolloutResult } from './rollout-state.js';
  * at the end; their histories replay without it.
  */
 const SOAK_LAST_ROUND_PATCH = 'soak-last-round';
+
+/**
+ * Runs that began their soak after this change run its health rounds on a schedule fixed by the soak's start: a
+ * round every interval and one at the end, each after a timer. Earlier histories replay rounds timed from the
+ * moment the last one started, with no timer when one was already due. The workflow's clock can read early: the
+ * SDK applies an activity's or timer's result ahead of a query with the previous task's time, so a choice made from
+ * it (a timer or not, one round more or not) replays differently.
+ */
+const SOAK_SCHEDULE_PATCH = 'soak-rounds-on-schedule';
 
 /**
  * Runs that began canarying after this change ask the MIG workers for a surge (mig-worker-contract.ts) where the
@@ -103,15 +112,19 @@ export async function soakStage(run: RolloutRun): Promise<void> {
   }
   const endsAt = Date.parse(run.state.soak.endsAt);
   const interval = durationMs(run.timing.healthCheckInterval, 'healthCheckInterval');
-  while (!run.stopping && soakRoundLeft(run, run.state.soak)) {
+  const onSchedule = patched(SOAK_SCHEDULE_PATCH);
+  const roundLeft = onSchedule ? scheduledRoundLeft : soakRoundLeft;
+  while (!run.stopping && roundLeft(run, run.state.soak)) {
     if (run.unfinishedRound?.kind !== 'health') {
       // From the latest round, not from now: a continue-as-new during the wait must not restart it.
       const lastCheckAt = run.state.soak.lastCheckAt ?? run.state.soak.startedAt;
-      const wait = Math.min(Date.parse(lastCheckAt) + interval, endsAt) - Date.now();
-      if (wait > 0) await condition(() => run.stopping || shouldContinueAsNew(run), wait);
+      const dueAt = Math.min(Date.parse(lastCheckAt) + interval, endsAt);
+      const wait = dueAt - Date.now();
+      if (onSchedule) await condition(() => run.stopping || shouldContinueAsNew(run), Math.max(wait, 1));
+      else if (wait > 0) await condition(() => run.stopping || shouldContinueAsNew(run), wait);
       if (run.stopping) return;
       await continueAsNewIfDue(run);
-      run.state.soak.lastCheckAt = now();
+      run.state.soak.lastCheckAt = onSchedule ? new Date(dueAt).toISOString() : now();
     }
     await checkHealth(run);
   }
@@ -128,6 +141,16 @@ function soakRoundLeft(run: RolloutRun, soak: NonNullable<RolloutState['soak']>)
   const endsAt = Date.parse(soak.endsAt);
   if (Date.parse(soak.lastCheckAt ?? soak.startedAt) >= endsAt) return false;
   return Date.now() < endsAt || patched(SOAK_LAST_ROUND_PATCH);
+}
+
+/**
+ * Whether the soak has a round of health checks to run: one cut short by a continue-as-new, or the next on the
+ * soak's schedule. The schedule counts rounds from the soak's start, so how many there are never depends on when a
+ * workflow task ran.
+ */
+function scheduledRoundLeft(run: RolloutRun, soak: NonNullable<RolloutState['soak']>): boolean {
+  if (run.unfinishedRound?.kind === 'health') return true;
+  return Date.parse(soak.lastCheckAt ?? soak.startedAt) < Date.parse(soak.endsAt);
 }
 
 export async function promoteStage(run: RolloutRun): Promise<void> {

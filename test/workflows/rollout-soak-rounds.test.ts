@@ -1,12 +1,15 @@
 /**
- * The soak's rounds of health checks: each a health-check interval after the latest round began, the last at the
+ * The soak's rounds of health checks: one every health-check interval from the soak's start, the last at the
  * soak's end, wherever a continue-as-new lands. A run that continued as new just as the last wait ended once
- * promoted without that last round, so the canaries went unchecked for the soak's final interval.
+ * promoted without that last round, so the canaries went unchecked for the soak's final interval. And the rounds
+ * never depend on when a workflow task ran: the SDK can run a task's code with an earlier clock than the one its
+ * history records (a result applied ahead of a query), and a choice made from it would not replay.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import type proto from '@temporalio/proto';
 import { rollout } from '../../workflows/rollout.js';
 import { recordEscalationSignal } from '../../workflows/rollout-controls-contract.js';
@@ -123,4 +126,56 @@ test('a continue-as-new as the soak ends, before its last round, still runs that
     [2, 2],
     `a 2-hour soak at 1-hour intervals checks each canary at 1 hour and at the end: ${JSON.stringify([...rounds])}`,
   );
+});
+
+test('the soak replays with task times other than those its code saw: a timer before every round, the same rounds', async (t) => {
+  const { fake, taskQueue, workflowId } = rolloutTest(t.name);
+  const history = await withRolloutWorker(server.env, server.bundle, fake, taskQueue, async () => {
+    const handle = await server.env.client.workflow.start(rollout, {
+      taskQueue,
+      workflowId,
+      args: [
+        testInput({
+          environments: ['prod'],
+          groups: 'presubmit',
+          types: 'cpu',
+          autoApprove: true,
+          soak: '3 hours',
+          timing: { healthCheckInterval: '1 hour' },
+        }),
+      ],
+    });
+    await handle.result();
+    return handle.fetchHistory();
+  });
+  const events = history.events ?? [];
+  const roundScheduled = (event: HistoryEvent): boolean =>
+    event.activityTaskScheduledEventAttributes?.activityType?.name === 'canaryHealthRound';
+  const rounds = events.filter(roundScheduled);
+  assert.equal(rounds.length, 3, 'a 3-hour soak at 1-hour intervals has a round at 1, 2 and 3 hours');
+  for (const round of rounds) {
+    const before = events.slice(0, events.indexOf(round)).reverse();
+    const timerFired = before.findIndex((event) => event.timerFiredEventAttributes);
+    const roundBefore = before.findIndex(roundScheduled);
+    assert.ok(
+      timerFired >= 0 && (roundBefore < 0 || timerFired < roundBefore),
+      `a timer before round ${String(round.eventId)}`,
+    );
+  }
+
+  // The task that waits for the second round ran, as its history says, after that round was already due: its code
+  // must still have waited (a timer) and kept the soak's schedule, or the history it made does not replay.
+  const firstRoundDone = events.findIndex(
+    (event, index) => index > events.indexOf(rounds[0]!) && event.activityTaskCompletedEventAttributes,
+  );
+  const taskStarted = events.slice(firstRoundDone).find((event) => event.workflowTaskStartedEventAttributes);
+  const timer = events.slice(firstRoundDone).find((event) => event.timerStartedEventAttributes);
+  assert.ok(taskStarted?.eventTime && timer?.timerStartedEventAttributes?.startToFireTimeout);
+  const waitedMs =
+    Number(timer.timerStartedEventAttributes.startToFireTimeout.seconds ?? 0) * 1000 +
+    Math.floor((timer.timerStartedEventAttributes.startToFireTimeout.nanos ?? 0) / 1e6);
+  const { seconds, nanos } = taskStarted.eventTime;
+  assert.ok(seconds != null && typeof seconds !== 'number', 'event times are 64-bit seconds');
+  taskStarted.eventTime = { seconds: seconds.add(Math.ceil((waitedMs + 60_000) / 1000)), nanos: nanos ?? 0 };
+  await Worker.runReplayHistory({ workflowBundle: server.bundle }, history, workflowId);
 });
